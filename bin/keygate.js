@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `keygate` command. The TypeScript sources are compiled to dist/ by `npm install` (prepare)
+// and rebuilt by `npm start` when they changed.
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/cli/index.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('keygate is not built yet: run `npm run build` (or `npm install`) first\n');
+  process.exit(1);
+}
+const { run } = await import(entry.href);
+const code = await run(process.argv.slice(2));
+if (code !== 0) process.exitCode = code;

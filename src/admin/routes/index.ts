@@ -1,0 +1,17 @@
+import type { AdminApp, AdminDeps } from '../server.js';
+import { adminTokens } from './admin-tokens.js';
+import { appsCreate } from './apps.create.js';
+import { appsList } from './apps.list.js';
+import { appsUpdate } from './apps.update.js';
+import { auditList } from './audit.list.js';
+import { health } from './health.js';
+import { keysCreate } from './keys.create.js';
+import { keysList } from './keys.list.js';
+import { keysRevoke } from './keys.revoke.js';
+import { keysUpdate } from './keys.update.js';
+
+export function registerRoutes(app: AdminApp, deps: AdminDeps): void {
+  for (const register of [health, appsCreate, appsList, appsUpdate, keysCreate, keysList, keysUpdate, keysRevoke, adminTokens, auditList]) {
+    register(app, deps);
+  }
+}

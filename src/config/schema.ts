@@ -1,0 +1,98 @@
+import Type, { type Static } from 'typebox';
+
+/** The shape of keygate.yaml. Defaults here are the embedded defaults of PRODUCT.md §1. */
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Host = Type.String({ minLength: 1 });
+
+export const RouteSchema = Type.Object(
+  {
+    path: Type.String({ pattern: '^/', description: 'path prefix; longest prefix wins' }),
+    upstream: Type.String({ minLength: 1, description: 'http(s)://host:port/base or builtin:echo' }),
+    methods: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z]+$' }), { minItems: 1 })),
+    host: Type.Optional(Type.String({ minLength: 1 })),
+    keySources: Type.Array(Type.String({ pattern: '^(header|bearer|query:[A-Za-z0-9_.-]+)$' }), {
+      minItems: 1,
+      default: ['header'],
+    }),
+    plans: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, default: ['*'] }),
+    timeoutMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000 }),
+    stripPrefix: Type.Boolean({ default: true }),
+    forwardMetadata: Type.Boolean({ default: false, description: 'send the key metadata upstream as x-keygate-key-metadata' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    proxy: Type.Object(
+      {
+        host: Host,
+        port: Port,
+        trustProxy: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For' }),
+        upstreamConnections: Type.Integer({ minimum: 1, maximum: 10_000, default: 128 }),
+        shutdownTimeoutMs: Type.Integer({ minimum: 0, default: 30_000 }),
+      },
+      { additionalProperties: false, default: { host: '127.0.0.1', port: 8080 } },
+    ),
+    admin: Type.Object(
+      {
+        host: Host,
+        port: Port,
+        metricsPublic: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: { host: '127.0.0.1', port: 8081 } },
+    ),
+    dataDir: Type.String({ minLength: 1, default: './data' }),
+    storage: Type.Object(
+      {
+        sqlite: Type.Optional(Type.String({ minLength: 1, description: 'SQLite file path' })),
+        postgres: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** A URL string in the file; normalised to this object before validation. */
+    redis: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^rediss?://' }),
+          failClosed: Type.Boolean({ default: false }),
+          prefix: Type.String({ pattern: '^[A-Za-z0-9:_.-]{0,64}$', default: 'keygate:' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    keys: Type.Object(
+      {
+        prefix: Type.String({ pattern: '^[a-z]{1,10}$', default: 'kg' }),
+        environment: Type.String({ pattern: '^(live|test)$', default: 'live' }),
+        cacheTtlSeconds: Type.Number({ exclusiveMinimum: 0, default: 30 }),
+        cacheMaxEntries: Type.Integer({ minimum: 1, default: 1_000_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    routes: Type.Array(RouteSchema, {
+      default: [{ path: '/demo', upstream: 'builtin:echo' }],
+    }),
+    log: Type.Object(
+      {
+        level: Type.String({ pattern: '^(fatal|error|warn|info|debug|trace|silent)$', default: 'info' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type RouteConfig = Static<typeof RouteSchema>;
+export type FileConfig = Static<typeof ConfigSchema>;
+
+/** The resolved configuration a gateway runs with: file, defaults and environment merged. */
+export interface Config extends Omit<FileConfig, 'storage' | 'redis'> {
+  storage: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+  redis?: { url: string; failClosed: boolean; prefix: string };
+  /** Root admin token from KEYGATE_ADMIN_TOKEN, accepted as given. */
+  adminToken?: string;
+  /** Where the configuration came from, for messages. */
+  source: string;
+}

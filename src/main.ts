@@ -1,0 +1,150 @@
+import type { AddressInfo } from 'node:net';
+import { Auditor } from './admin/audit.js';
+import { createAdminServer, type AdminApp } from './admin/server.js';
+import { AdminTokenService } from './admin/tokens.js';
+import { AppService } from './apps/service.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config/schema.js';
+import { KeyCache } from './keys/cache.js';
+import { KeyFormat, type KeyEnvironment } from './keys/format.js';
+import { KeyService } from './keys/service.js';
+import { KeyVerifier } from './keys/verify.js';
+import { createLogger, type Logger } from './log.js';
+import { Authenticate } from './pipeline/authenticate.js';
+import { compose } from './pipeline/compose.js';
+import { startEchoUpstream } from './proxy/echo.js';
+import { Upstreams } from './proxy/forward.js';
+import { prepareRoute, RouteTable } from './proxy/routes.js';
+import { ProxyServer } from './proxy/server.js';
+import { LocalChangeBus, type ChangeBus } from './store/bus.js';
+import type { Stores } from './store/interface.js';
+import { openPostgresStores } from './store/postgres/open.js';
+import { openSqliteStores } from './store/sqlite/open.js';
+
+/** A startup failure a user can fix (port in use, database unreachable): shown without a stack. */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
+export interface GatewayOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Where the one-time bootstrap token is printed (stdout by default). */
+  print?: (text: string) => void;
+}
+
+export interface Gateway {
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  readonly stores: Stores;
+  readonly logger: Logger;
+  /** Graceful stop: stop accepting, finish in-flight requests, flush, close stores. */
+  close(): Promise<void>;
+}
+
+async function openStores(config: Config): Promise<Stores> {
+  try {
+    if (config.storage.kind === 'postgres') return (await openPostgresStores(config.storage.url)).stores;
+    return (await openSqliteStores(config.storage.path)).stores;
+  } catch (err) {
+    const where = config.storage.kind === 'postgres' ? 'PostgreSQL' : `SQLite file ${config.storage.path}`;
+    throw new StartupError(`cannot open ${where}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function listen<T>(what: string, host: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new StartupError(`${what} port ${port} on ${host} is already in use`, { cause: err });
+    if (code === 'EACCES') throw new StartupError(`${what} port ${port} on ${host} needs privileges this process lacks`, { cause: err });
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new StartupError(`${what} host ${host} is not an address of this machine`, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * The composition root: the only place where backends are chosen and wired together.
+ * Starts a gateway (proxy + admin API) for `config` and resolves once both listen.
+ */
+export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.log.level);
+  const print = options.print ?? ((text: string) => process.stdout.write(text));
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'error while closing'));
+    closers.length = 0;
+  };
+
+  try {
+    const stores = await openStores(config);
+    closers.push(() => stores.close());
+    const bus: ChangeBus = new LocalChangeBus();
+    closers.push(() => bus.close());
+
+    const format = new KeyFormat(config.keys.prefix);
+    const cache = new KeyCache({
+      clock,
+      ttlMs: config.keys.cacheTtlSeconds * 1000,
+      maxEntries: config.keys.cacheMaxEntries,
+      connected: () => bus.connected,
+    });
+    bus.subscribe((change) => {
+      if (change.kind === 'key') cache.evictHash(change.hash);
+      else if (change.kind === 'reset') cache.clear();
+    });
+    const verifier = new KeyVerifier(stores.keys, cache, format, clock);
+    const auditor = new Auditor(stores.audit, clock);
+    const apps = new AppService(stores.apps, auditor, clock);
+    const keys = new KeyService(stores.keys, stores.apps, format, auditor, bus, clock, config.keys.environment as KeyEnvironment);
+    const tokens = new AdminTokenService(stores.tokens, stores.meta, auditor, bus, clock, config.adminToken);
+
+    const bootstrap = await tokens.bootstrap();
+    if (bootstrap) {
+      print(
+        `\nKeygate bootstrap admin token (shown this once; keep it safe):\n\n  ${bootstrap}\n\n` +
+          `Use it with the CLI:  export KEYGATE_ADMIN_TOKEN=${bootstrap}\n\n`,
+      );
+    }
+
+    let echoOrigin: string | null = null;
+    if (config.routes.some((r) => r.upstream === 'builtin:echo')) {
+      const echo = await startEchoUpstream();
+      echoOrigin = echo.origin;
+      closers.push(() => echo.close());
+    }
+    const routes = new RouteTable(config.routes.map((r) => prepareRoute(r, echoOrigin)));
+    const upstreams = new Upstreams(config.proxy.upstreamConnections);
+    closers.push(() => upstreams.close());
+
+    // The request pipeline, in its fixed order.
+    const pipeline = compose([new Authenticate(verifier)]);
+    const proxy = new ProxyServer({ routes, pipeline, upstreams, clock, logger, trustProxy: config.proxy.trustProxy });
+    const proxyAddress = await listen('proxy', config.proxy.host, config.proxy.port, () => proxy.listen(config.proxy.host, config.proxy.port));
+    closers.push(() => proxy.close(config.proxy.shutdownTimeoutMs));
+
+    const admin: AdminApp = await createAdminServer({ apps, keys, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
+    closers.push(() => admin.close());
+    await listen('admin', config.admin.host, config.admin.port, () => admin.listen({ host: config.admin.host, port: config.admin.port }));
+    const adminAddress = admin.server.address() as AddressInfo;
+
+    const url = (a: AddressInfo) => `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    const gateway: Gateway = {
+      proxyUrl: url(proxyAddress),
+      adminUrl: url(adminAddress),
+      stores,
+      logger,
+      close: closeAll,
+    };
+    logger.info({ proxy: gateway.proxyUrl, admin: gateway.adminUrl, storage: config.storage.kind, config: config.source }, 'keygate started');
+    return gateway;
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,214 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../clock.js';
+import { problemBody, sendProblem } from '../errors/problem.js';
+import { StoreUnavailable } from '../keys/verify.js';
+import type { Pipeline } from '../pipeline/compose.js';
+import type { Refusal, RequestContext } from '../pipeline/context.js';
+import type { Logger } from '../log.js';
+import { forward, type Upstreams } from './forward.js';
+import { upstreamRequestHeaders } from './headers.js';
+import type { RouteTable } from './routes.js';
+
+export interface ProxyOptions {
+  routes: RouteTable;
+  pipeline: Pipeline;
+  upstreams: Upstreams;
+  clock: Clock;
+  logger: Logger;
+  /** Take the client address from the last X-Forwarded-For entry (behind a trusted proxy). */
+  trustProxy: boolean;
+  /** Called once per request after its response ended (or failed): the record stage. */
+  onComplete?: (ctx: RequestContext, status: number, refusal: Refusal | null) => void;
+}
+
+const NEEDS_NORMALISING = /\/\.|%2e|%2f|\\/i;
+
+function splitTarget(url: string): { path: string; search: string } | null {
+  let target = url;
+  if (target.charCodeAt(0) !== 47) {
+    // Absolute-form (http://host/path) or asterisk-form: keep only path and query.
+    if (!/^https?:\/\//i.test(target)) return null;
+    const parsed = new URL(target);
+    target = parsed.pathname + parsed.search;
+  }
+  const q = target.indexOf('?');
+  let path = q === -1 ? target : target.slice(0, q);
+  const search = q === -1 ? '' : target.slice(q);
+  // Dot segments and encoded slashes are resolved before routing, so /demo/../admin cannot
+  // reach a route it does not name.
+  if (NEEDS_NORMALISING.test(path)) path = new URL(path.replace(/%2f/gi, '/').replace(/\\/g, '/'), 'http://x').pathname;
+  return { path, search };
+}
+
+/**
+ * The data plane: node:http in front, undici pools behind. Per request: route, run the
+ * pipeline (authenticate → authorize → throttle → quota), forward, then record.
+ */
+export class ProxyServer {
+  readonly server: Server;
+  private inflight = 0;
+  private closing = false;
+  private drained: (() => void) | null = null;
+
+  constructor(private readonly options: ProxyOptions) {
+    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => this.handle(req, res));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable) return socket.destroy();
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const code = tooLarge ? 'headers_too_large' : 'bad_request';
+      const body = JSON.stringify(problemBody(code, tooLarge ? 'request headers are too large' : 'the request is not valid HTTP'));
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+          `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    });
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then closes. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private clientIp(req: IncomingMessage): string {
+    if (this.options.trustProxy) {
+      const xff = req.headers['x-forwarded-for'];
+      const text = Array.isArray(xff) ? xff.join(',') : xff;
+      if (text) {
+        const last = text.slice(text.lastIndexOf(',') + 1).trim();
+        if (last) return last;
+      }
+    }
+    const ip = req.socket.remoteAddress ?? '';
+    return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.closing) res.shouldKeepAlive = false;
+    const target = splitTarget(req.url ?? '/');
+    const method = req.method ?? 'GET';
+    if (target === null) return sendProblem(res, 'bad_request', 'unsupported request target');
+    const match = this.options.routes.match(req.headers.host, method, target.path);
+    if (match.route === null) {
+      if (match.methodMismatch) return sendProblem(res, 'method_not_allowed', `${method} is not allowed on this route`);
+      return sendProblem(res, 'route_not_found', `no route for ${target.path}`);
+    }
+    const ctx: RequestContext = {
+      req,
+      res,
+      route: match.route,
+      method,
+      path: target.path,
+      search: target.search,
+      clientIp: this.clientIp(req),
+      receivedAt: this.options.clock.now(),
+      startedAt: performance.now(),
+      credential: null,
+      credentialQueryParam: null,
+      principal: null,
+      refusedKeyId: null,
+      refusedAppId: null,
+      headers: null,
+    };
+    this.inflight++;
+    res.once('close', () => {
+      // A client that went away aborts the upstream call (forward passes `res` as its signal).
+      if (!res.writableFinished) res.emit('abort');
+      if (--this.inflight === 0 && this.drained) this.drained();
+    });
+    let result;
+    try {
+      result = this.options.pipeline(ctx);
+    } catch (err) {
+      return this.fault(ctx, err);
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (refusal) => this.proceed(ctx, refusal),
+        (err: unknown) => this.fault(ctx, err),
+      );
+    } else {
+      this.proceed(ctx, result);
+    }
+  }
+
+  private proceed(ctx: RequestContext, refusal: Refusal | undefined): void {
+    if (refusal !== undefined) {
+      const headers = refusal.headers && ctx.headers ? { ...ctx.headers, ...refusal.headers } : (refusal.headers ?? ctx.headers ?? undefined);
+      sendProblem(ctx.res, refusal.code, refusal.detail, headers);
+      this.options.onComplete?.(ctx, ctx.res.statusCode, refusal);
+      return;
+    }
+    const { route, principal } = ctx;
+    const drop: string[] = [];
+    for (const source of route.keySources) {
+      if (source.kind === 'header') drop.push('x-api-key');
+      else if (source.kind === 'bearer' && /^bearer\s/i.test(ctx.req.headers.authorization ?? '')) drop.push('authorization');
+    }
+    const headers = upstreamRequestHeaders(ctx.req, ctx.clientIp, drop, {
+      appId: principal!.appId,
+      keyId: principal!.keyId,
+      metadata: route.config.forwardMetadata && principal!.metadata ? JSON.stringify(principal!.metadata) : null,
+    });
+    const rest = route.config.stripPrefix ? ctx.path.slice(route.prefix.length) : ctx.path;
+    const path = route.basePath + (rest === '' ? (route.basePath === '' ? '/' : '') : rest) + this.query(ctx);
+    forward(
+      {
+        req: ctx.req,
+        res: ctx.res,
+        pool: this.options.upstreams.pool(route.origin),
+        path,
+        headers,
+        timeoutMs: route.config.timeoutMs,
+        extraHeaders: ctx.headers,
+      },
+      (status, error) => {
+        if (error && status >= 502) this.options.logger.warn({ route: route.config.path, err: error.message }, 'upstream failed');
+        this.options.onComplete?.(ctx, status, null);
+      },
+    );
+  }
+
+  /** The query to forward: the client's, without the parameter that carried the key. */
+  private query(ctx: RequestContext): string {
+    if (ctx.credentialQueryParam === null) return ctx.search;
+    const params = new URLSearchParams(ctx.search);
+    params.delete(ctx.credentialQueryParam);
+    const rest = params.toString();
+    return rest ? `?${rest}` : '';
+  }
+
+  private fault(ctx: RequestContext, err: unknown): void {
+    if (err instanceof StoreUnavailable) {
+      sendProblem(ctx.res, 'store_unavailable', 'keys cannot be checked right now; retry shortly', { 'retry-after': '1' });
+    } else {
+      this.options.logger.error({ err }, 'request pipeline failed');
+      sendProblem(ctx.res, 'internal_error');
+    }
+    this.options.onComplete?.(ctx, ctx.res.statusCode, null);
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Storage contracts, one small interface per capability. Every backend (SQLite, PostgreSQL)
+ * implements them with the same semantics; the behaviour suite in test/ runs against each.
+ * Stores raise StoreConflict for uniqueness violations and return null for unknown ids:
+ * they never speak HTTP.
+ */
+
+export type Json = Record<string, unknown>;
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor of the next page, or null at the end. */
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Raised when a write would break a uniqueness rule (duplicate name, key value, ...). */
+export class StoreConflict extends Error {
+  constructor(readonly what: string) {
+    super(`conflict: ${what}`);
+    this.name = 'StoreConflict';
+  }
+}
+
+export interface App {
+  id: string;
+  name: string;
+  description: string | null;
+  metadata: Json | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AppStore {
+  /** Inserts an app. Throws StoreConflict if the name is taken. */
+  insert(app: App): Promise<void>;
+  /** The app with this id, or null. */
+  get(id: string): Promise<App | null>;
+  /** The app with this exact name, or null. */
+  findByName(name: string): Promise<App | null>;
+  /** Apps in creation order. */
+  list(page: PageRequest): Promise<Page<App>>;
+  /** Applies the changes; returns the updated app or null if unknown. Throws StoreConflict on a taken name. */
+  update(id: string, changes: Partial<Pick<App, 'name' | 'description' | 'metadata'>>, at: number): Promise<App | null>;
+}
+
+export type KeyStatus = 'active' | 'disabled' | 'expired' | 'revoked';
+
+/** A stored key. There is no plaintext here: only its hash and a display hint. */
+export interface KeyRecord {
+  id: string;
+  appId: string;
+  hash: string;
+  hint: string;
+  name: string | null;
+  planId: string | null;
+  enabled: boolean;
+  metadata: Json | null;
+  /** Keys related by rotation share a lineage: throttle and quota state is kept per lineage. */
+  lineageId: string;
+  /** The key this one replaced by rotation, if any. */
+  rotatedFrom: string | null;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type KeyChanges = Partial<Pick<KeyRecord, 'name' | 'planId' | 'enabled' | 'metadata' | 'expiresAt' | 'revokedAt'>>;
+
+export interface KeyFilter extends PageRequest {
+  appId?: string | undefined;
+  status?: KeyStatus | undefined;
+  /** The time `status` is judged at (expiry). */
+  now: number;
+}
+
+export interface KeyStore {
+  /** Inserts a key. Throws StoreConflict if a key with the same hash exists. */
+  insert(key: KeyRecord): Promise<void>;
+  /** Inserts several keys in one transaction; every one must be new (StoreConflict otherwise, nothing written). */
+  insertMany(keys: KeyRecord[]): Promise<void>;
+  get(id: string): Promise<KeyRecord | null>;
+  /** The key whose hash is `hash`, or null. Lookups are by hash only: plaintext never reaches a store. */
+  findByHash(hash: string): Promise<KeyRecord | null>;
+  /** Keys in creation order, filtered by app and status. */
+  list(filter: KeyFilter): Promise<Page<KeyRecord>>;
+  /** Applies the changes and bumps updatedAt; returns the key or null if unknown. */
+  update(id: string, changes: KeyChanges, at: number): Promise<KeyRecord | null>;
+  /** Number of keys that use the plan (any status but revoked). */
+  countByPlan(planId: string): Promise<number>;
+}
+
+export type Scope = 'read' | 'write' | 'admin';
+
+export interface AdminToken {
+  id: string;
+  name: string;
+  hash: string;
+  hint: string;
+  scopes: Scope[];
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface AdminTokenStore {
+  /** Inserts a token. Throws StoreConflict on a duplicate hash. */
+  insert(token: AdminToken): Promise<void>;
+  findByHash(hash: string): Promise<AdminToken | null>;
+  get(id: string): Promise<AdminToken | null>;
+  list(page: PageRequest): Promise<Page<AdminToken>>;
+  /** Marks the token revoked; returns it, or null if unknown. */
+  revoke(id: string, at: number): Promise<AdminToken | null>;
+}
+
+export interface AuditEntry {
+  id: string;
+  ts: number;
+  /** Who: `root`, `token:<id>` or `system`. */
+  actor: string;
+  /** What: `key.create`, `key.revoke`, `app.update`, ... */
+  action: string;
+  /** The id the action applied to. */
+  target: string;
+  before: Json | null;
+  after: Json | null;
+}
+
+export interface AuditFilter extends PageRequest {
+  target?: string | undefined;
+  action?: string | undefined;
+  actor?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+export interface AuditLog {
+  /** Appends an entry. Entries are never changed or removed. */
+  append(entry: AuditEntry): Promise<void>;
+  /** Entries, newest first. */
+  list(filter: AuditFilter): Promise<Page<AuditEntry>>;
+}
+
+/** Cluster-wide one-time facts (e.g. "the bootstrap token was issued"). */
+export interface MetaStore {
+  /**
+   * Sets `name` to `value` only if it has never been set. True for exactly one caller across
+   * all nodes sharing the store.
+   */
+  claim(name: string, value: string): Promise<boolean>;
+  get(name: string): Promise<string | null>;
+}
+
+/** Everything a gateway stores in its database. */
+export interface Stores {
+  apps: AppStore;
+  keys: KeyStore;
+  tokens: AdminTokenStore;
+  audit: AuditLog;
+  meta: MetaStore;
+  /** True when the database answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

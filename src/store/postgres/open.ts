@@ -1,0 +1,49 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Stores } from '../interface.js';
+import { migrate } from '../sql/migrations.js';
+import type { Database } from '../sql/schema.js';
+import { sqlStores } from '../sql/stores.js';
+
+/** Session advisory lock held while migrating, so nodes starting together migrate once. */
+const MIGRATION_LOCK = 0x6b6779; // "kgy"
+
+// bigint columns hold epoch milliseconds, well inside Number's exact range.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export interface PostgresOptions {
+  poolSize?: number;
+}
+
+/** Connects to PostgreSQL and brings its schema up to date under an advisory lock. */
+export async function openPostgresStores(url: string, options: PostgresOptions = {}): Promise<{ stores: Stores; db: Kysely<Database> }> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    types,
+    connectionTimeoutMillis: 5000,
+    application_name: 'keygate',
+  });
+  // A dropped idle connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+      try {
+        await migrate(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+      }
+    });
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return { stores: sqlStores(db, () => db.destroy()), db };
+}

@@ -1,0 +1,128 @@
+import type { Kysely, Selectable } from 'kysely';
+import { StoreConflict, type KeyChanges, type KeyFilter, type KeyRecord, type KeyStore, type Page } from '../interface.js';
+import type { Database, KeysTable } from './schema.js';
+import { decodeCursor, fromJson, isUniqueViolation, toJson, toPage } from './util.js';
+
+function toKey(row: Selectable<KeysTable>): KeyRecord {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    hash: row.hash,
+    hint: row.hint,
+    name: row.name,
+    planId: row.plan_id,
+    enabled: Number(row.enabled) === 1,
+    metadata: fromJson(row.metadata),
+    lineageId: row.lineage_id,
+    rotatedFrom: row.rotated_from,
+    expiresAt: row.expires_at == null ? null : Number(row.expires_at),
+    revokedAt: row.revoked_at == null ? null : Number(row.revoked_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toRow(key: KeyRecord): KeysTable {
+  return {
+    id: key.id,
+    app_id: key.appId,
+    hash: key.hash,
+    hint: key.hint,
+    name: key.name,
+    plan_id: key.planId,
+    enabled: key.enabled ? 1 : 0,
+    metadata: toJson(key.metadata),
+    lineage_id: key.lineageId,
+    rotated_from: key.rotatedFrom,
+    expires_at: key.expiresAt,
+    revoked_at: key.revokedAt,
+    created_at: key.createdAt,
+    updated_at: key.updatedAt,
+  };
+}
+
+export class SqlKeyStore implements KeyStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(key: KeyRecord): Promise<void> {
+    await this.insertMany([key]);
+  }
+
+  async insertMany(keys: KeyRecord[]): Promise<void> {
+    if (keys.length === 0) return;
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        // Chunks keep each statement under SQLite's bound-parameter limit.
+        for (let i = 0; i < keys.length; i += 500) {
+          await trx.insertInto('keys').values(keys.slice(i, i + 500).map(toRow)).execute();
+        }
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflict('a key with this value exists');
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<KeyRecord | null> {
+    const row = await this.db.selectFrom('keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toKey(row) : null;
+  }
+
+  async findByHash(hash: string): Promise<KeyRecord | null> {
+    const row = await this.db.selectFrom('keys').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return row ? toKey(row) : null;
+  }
+
+  async list(filter: KeyFilter): Promise<Page<KeyRecord>> {
+    let q = this.db.selectFrom('keys').selectAll().orderBy('id').limit(filter.limit + 1);
+    const after = decodeCursor(filter.cursor);
+    if (after) q = q.where('id', '>', after);
+    if (filter.appId) q = q.where('app_id', '=', filter.appId);
+    const now = filter.now;
+    switch (filter.status) {
+      case 'revoked':
+        q = q.where('revoked_at', 'is not', null);
+        break;
+      case 'expired':
+        q = q.where('revoked_at', 'is', null).where('expires_at', '<=', now);
+        break;
+      case 'disabled':
+        q = q
+          .where('revoked_at', 'is', null)
+          .where('enabled', '=', 0)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+        break;
+      case 'active':
+        q = q
+          .where('revoked_at', 'is', null)
+          .where('enabled', '=', 1)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+        break;
+      default:
+        break;
+    }
+    return toPage(await q.execute(), filter.limit, toKey);
+  }
+
+  async update(id: string, changes: KeyChanges, at: number): Promise<KeyRecord | null> {
+    const set: Partial<KeysTable> = { updated_at: at };
+    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.planId !== undefined) set.plan_id = changes.planId;
+    if (changes.enabled !== undefined) set.enabled = changes.enabled ? 1 : 0;
+    if (changes.metadata !== undefined) set.metadata = toJson(changes.metadata);
+    if (changes.expiresAt !== undefined) set.expires_at = changes.expiresAt;
+    if (changes.revokedAt !== undefined) set.revoked_at = changes.revokedAt;
+    await this.db.updateTable('keys').set(set).where('id', '=', id).execute();
+    return this.get(id);
+  }
+
+  async countByPlan(planId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('plan_id', '=', planId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}

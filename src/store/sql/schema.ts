@@ -1,0 +1,60 @@
+/** Table shapes as Kysely sees them. Times are epoch milliseconds; JSON is stored as text; booleans as 0/1. */
+
+export interface AppsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  metadata: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface KeysTable {
+  id: string;
+  app_id: string;
+  hash: string;
+  hint: string;
+  name: string | null;
+  plan_id: string | null;
+  enabled: number;
+  metadata: string | null;
+  lineage_id: string;
+  rotated_from: string | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AdminTokensTable {
+  id: string;
+  name: string;
+  hash: string;
+  hint: string;
+  scopes: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuditTable {
+  id: string;
+  ts: number;
+  actor: string;
+  action: string;
+  target: string;
+  before: string | null;
+  after: string | null;
+}
+
+export interface MetaTable {
+  name: string;
+  value: string;
+}
+
+export interface Database {
+  apps: AppsTable;
+  keys: KeysTable;
+  admin_tokens: AdminTokensTable;
+  audit: AuditTable;
+  meta: MetaTable;
+}

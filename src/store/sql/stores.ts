@@ -1,0 +1,30 @@
+import { sql, type Kysely } from 'kysely';
+import type { Stores } from '../interface.js';
+import { SqlAppStore } from './apps.js';
+import { SqlAuditLog, SqlMetaStore } from './audit.js';
+import { SqlKeyStore } from './keys.js';
+import type { Database } from './schema.js';
+import { SqlAdminTokenStore } from './tokens.js';
+
+/**
+ * The stores over one Kysely instance. The queries are written once here and run on SQLite and
+ * PostgreSQL alike; only opening the connection differs (sqlite/open.ts, postgres/open.ts).
+ */
+export function sqlStores(db: Kysely<Database>, close: () => Promise<void>): Stores {
+  return {
+    apps: new SqlAppStore(db),
+    keys: new SqlKeyStore(db),
+    tokens: new SqlAdminTokenStore(db),
+    audit: new SqlAuditLog(db),
+    meta: new SqlMetaStore(db),
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close,
+  };
+}
