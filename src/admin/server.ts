@@ -77,6 +77,8 @@ export async function createAdminServer(deps: AdminDeps): Promise<AdminApp> {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AdminApp;
 
   app.setValidatorCompiler(validatorCompiler);
+  // JSON only (CSV is added by the import route): anything else is 415, not a confusing 400.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('caller', null);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -17,7 +17,7 @@ export interface Seen {
  * - `/hop`: answers with hop-by-hop headers that must not reach the client
  * - anything else: 200 with JSON `{method, url, headers, bodyBytes}`
  */
-export async function startUpstream(): Promise<{ url: string; seen: Seen[]; inflight: () => number; close(): Promise<void> }> {
+export async function startUpstream(): Promise<{ url: string; seen: Seen[]; inflight: () => number; connections: () => number; close(): Promise<void> }> {
   const seen: Seen[] = [];
   let inflight = 0;
   const server: Server = createServer((req, res) => {
@@ -60,12 +60,15 @@ export async function startUpstream(): Promise<{ url: string; seen: Seen[]; infl
       res.end(body);
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
     inflight: () => inflight,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
