@@ -32,7 +32,7 @@ export async function startUpstream(): Promise<{ url: string; seen: Seen[]; infl
       if (path === '/hang') return;
       if (path === '/destroy') return req.socket.destroy();
       if (path === '/slow') {
-        setTimeout(() => res.end(JSON.stringify({ slow: true })), Number(url.searchParams.get('ms') ?? 100));
+        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ slow: true })), Number(url.searchParams.get('ms') ?? 100));
         return;
       }
       const status = /^\/status\/(\d{3})$/.exec(path);

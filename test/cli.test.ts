@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../src/cli/index.js';
+import { sqliteBackend } from './support/backends.js';
+import { ROOT_TOKEN, startTestGateway, type TestGateway } from './support/gateway.js';
+
+describe('keygate CLI over the admin API', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway(await sqliteBackend.fresh());
+  });
+  afterAll(() => gw?.close());
+
+  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) }, { KEYGATE_ADMIN_URL: gw.adminUrl, KEYGATE_ADMIN_TOKEN: ROOT_TOKEN });
+    return { code, out, err };
+  }
+  const json = async (...argv: string[]) => {
+    const r = await cli('--json', ...argv);
+    expect(r.code, r.err).toBe(0);
+    return JSON.parse(r.out);
+  };
+
+  it('creates and lists apps as a table and as JSON', async () => {
+    const table = await cli('apps', 'create', 'cli-shop', '--description', 'the shop', '--metadata', '{"team":"web"}');
+    expect(table.code, table.err).toBe(0);
+    expect(table.out).toMatch(/name\s+│ cli-shop/);
+    const list = await json('apps', 'list', '--all');
+    expect(list.items.map((a: { name: string }) => a.name)).toContain('cli-shop');
+    const shown = await json('apps', 'show', 'cli-shop');
+    expect(shown).toMatchObject({ name: 'cli-shop', description: 'the shop', metadata: { team: 'web' } });
+  });
+
+  it('runs the key lifecycle: create (shown once), list, show, update, disable, enable, revoke', async () => {
+    await cli('apps', 'create', 'cli-keys');
+    const human = await cli('keys', 'create', '--app', 'cli-keys', '--name', 'primary', '--expires-in', '30d');
+    expect(human.code, human.err).toBe(0);
+    const key = /key: (kg_live_\S+)/.exec(human.out)![1]!;
+    expect(human.out).toContain('only time the key is shown');
+    const id = /id\s+│ (key_\S+)/.exec(human.out)![1]!;
+    const shown = await json('keys', 'show', id);
+    expect(shown).toMatchObject({ id, name: 'primary', status: 'active' });
+    expect(Date.parse(shown.expiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+
+    const list = await cli('keys', 'list', '--app', 'cli-keys');
+    expect(list.out).toContain(id);
+    expect(list.out).not.toContain(key);
+
+    expect((await json('keys', 'update', id, '--name', 'renamed', '--no-expiry')).expiresAt).toBeNull();
+    expect((await json('keys', 'disable', id)).status).toBe('disabled');
+    expect((await json('keys', 'list', '--app', 'cli-keys', '--status', 'disabled')).items).toHaveLength(1);
+    expect((await json('keys', 'enable', id)).status).toBe('active');
+    expect((await json('keys', 'revoke', id)).status).toBe('revoked');
+    const res = await gw.proxy('/demo/x', { headers: { 'x-api-key': key } });
+    expect(res.body.code).toBe('key_revoked');
+    const audit = await json('audit', '--target', id);
+    expect(audit.items.map((e: { action: string }) => e.action)).toEqual(['key.revoke', 'key.enable', 'key.disable', 'key.update', 'key.create']);
+  });
+
+  it('creates, lists and revokes admin tokens', async () => {
+    const made = await json('tokens', 'create', '--name', 'ci', '--scopes', 'read,write');
+    expect(made.token).toMatch(/^kga_/);
+    expect(made.scopes).toEqual(['read', 'write']);
+    const list = await cli('tokens', 'list');
+    expect(list.out).toContain(made.id);
+    expect(list.out).not.toContain(made.token);
+    expect((await json('tokens', 'revoke', made.id)).revokedAt).not.toBeNull();
+  });
+
+  it('reports errors in one line with a non-zero status', async () => {
+    const unknown = await cli('keys', 'show', 'key_nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toBe('error: not_found: no key with id key_nope\n');
+    const noApp = await cli('keys', 'create', '--app', 'no-such-app');
+    expect(noApp.err).toBe('error: no app with id or name "no-such-app"\n');
+    const badJson = await cli('apps', 'create', 'x', '--metadata', '{oops');
+    expect(badJson.err).toBe('error: --metadata must be valid JSON\n');
+    const badDuration = await cli('keys', 'create', '--app', 'cli-keys', '--expires-in', 'soon');
+    expect(badDuration.code).not.toBe(0);
+    expect(badDuration.err).toMatch(/"soon" is not a duration/);
+    const badStatus = await cli('keys', 'list', '--status', 'sleeping');
+    expect(badStatus.code).not.toBe(0);
+    expect(badStatus.err).toMatch(/Allowed choices are active, disabled, expired, revoked/);
+  });
+
+  it('says what is wrong without a token or without a running gateway', async () => {
+    let err = '';
+    const noToken = await run(['apps', 'list'], { out: () => {}, err: (s) => (err += s) }, { KEYGATE_ADMIN_URL: gw.adminUrl });
+    expect(noToken).toBe(1);
+    expect(err).toMatch(/no admin token: set KEYGATE_ADMIN_TOKEN/);
+    err = '';
+    const down = await run(['apps', 'list'], { out: () => {}, err: (s) => (err += s) }, { KEYGATE_ADMIN_URL: 'http://127.0.0.1:1', KEYGATE_ADMIN_TOKEN: ROOT_TOKEN });
+    expect(down).toBe(1);
+    expect(err).toMatch(/cannot reach the admin API at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    err = '';
+    const wrong = await run(['apps', 'list'], { out: () => {}, err: (s) => (err += s) }, { KEYGATE_ADMIN_URL: gw.adminUrl, KEYGATE_ADMIN_TOKEN: 'kga_wrong_wrong_wrong_wrong_wrong' });
+    expect(wrong).toBe(1);
+    expect(err).toMatch(/unauthorized/);
+  });
+});
