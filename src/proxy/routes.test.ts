@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../config/load.js';
+import { prepareRoute, RouteTable } from './routes.js';
+
+function table(routes: unknown[]) {
+  const config = resolveConfig({ routes });
+  return new RouteTable(config.routes.map((r) => prepareRoute(r, 'http://127.0.0.1:9')));
+}
+
+describe('route table', () => {
+  const t = table([
+    { path: '/', upstream: 'http://root' },
+    { path: '/api', upstream: 'http://api/base/' },
+    { path: '/api/v2', upstream: 'http://v2' },
+    { path: '/get', upstream: 'http://g', methods: ['get'] },
+    { path: '/h', upstream: 'http://h', host: 'Example.test' },
+    { path: '/demo', upstream: 'builtin:echo' },
+  ]);
+  const path = (host: string | undefined, method: string, p: string) => {
+    const m = t.match(host, method, p);
+    return m.route ? m.route.config.path : m.methodMismatch ? 405 : 404;
+  };
+
+  it('picks the longest prefix on whole segments', () => {
+    expect(path(undefined, 'GET', '/api/v2/x')).toBe('/api/v2');
+    expect(path(undefined, 'GET', '/api/v22')).toBe('/api');
+    expect(path(undefined, 'GET', '/api')).toBe('/api');
+    expect(path(undefined, 'GET', '/apix')).toBe('/');
+    expect(path(undefined, 'GET', '/')).toBe('/');
+  });
+
+  it('filters by method and host, falling back to shorter prefixes', () => {
+    expect(path(undefined, 'GET', '/get/x')).toBe('/get');
+    expect(path(undefined, 'POST', '/get/x')).toBe('/');
+    expect(path('example.test:8080', 'GET', '/h/1')).toBe('/h');
+    expect(path('other.test', 'GET', '/h/1')).toBe('/');
+    expect(table([{ path: '/get', upstream: 'http://g', methods: ['GET'] }]).match(undefined, 'PUT', '/get').route).toBeNull();
+  });
+
+  it('splits upstream origin and base path; builtin:echo goes to the echo server', () => {
+    const api = t.match(undefined, 'GET', '/api').route!;
+    expect(api.origin).toBe('http://api');
+    expect(api.basePath).toBe('/base');
+    expect(t.match(undefined, 'GET', '/demo/x').route!.origin).toBe('http://127.0.0.1:9');
+  });
+});
