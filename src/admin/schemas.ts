@@ -1,4 +1,4 @@
-import Type, { type TSchema } from 'typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 
 /**
  * Schemas of the admin API. The same objects validate requests (ajv) and produce the OpenAPI

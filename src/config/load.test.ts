@@ -96,12 +96,12 @@ routes:
   });
 
   it.each([
-    ['proxy: { host: 127.0.0.1, port: 70000 }', 'proxy.port', /<= 65535/],
-    ['proxy: { host: 127.0.0.1, port: "x" }', 'proxy.port', /integer/],
-    ['routes: [{ path: demo, upstream: builtin:echo }]', 'routes[0].path', /pattern/],
+    ['proxy: { host: 127.0.0.1, port: 70000 }', 'proxy.port', /^must be less or equal to 65535$/],
+    ['proxy: { host: 127.0.0.1, port: "x" }', 'proxy.port', /^must be an integer$/],
+    ['routes: [{ path: demo, upstream: builtin:echo }]', 'routes[0].path', /match '\^\/'/],
     ['routes: [{ path: /a, upstream: "ftp://x" }]', 'routes[0].upstream', /unsupported protocol/],
     ['routes: [{ path: /a, upstream: "not a url" }]', 'routes[0].upstream', /http\(s\) URL/],
-    ['routes: [{ path: /a, upstream: builtin:echo, keySources: [cookie] }]', 'routes[0].keySources[0]', /pattern/],
+    ['routes: [{ path: /a, upstream: builtin:echo, keySources: [cookie] }]', 'routes[0].keySources[0]', /^must match/],
     ['routes: [{ path: /a, upstream: builtin:echo }, { path: /a, upstream: builtin:echo }]', 'routes[1].path', /duplicate/],
     ['proxi: { port: 1 }', 'proxi', /unknown field/],
     ['routes: [{ path: /a, upstream: builtin:echo, timeout: 5 }]', 'routes[0].timeout', /unknown field/],

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Compile } from 'typebox/compile';
-import Value from 'typebox/value';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
 import { ConfigSchema, type Config, type FileConfig } from './schema.js';
 
@@ -17,7 +17,7 @@ export class ConfigError extends Error {
   }
 }
 
-const validator = Compile(ConfigSchema);
+const validator = TypeCompiler.Compile(ConfigSchema);
 
 export interface LoadOptions {
   /** Explicit config path (`--config`); otherwise KEYGATE_CONFIG, then ./keygate.yaml if present. */
@@ -61,11 +61,20 @@ function validate(file: string, raw: unknown): FileConfig {
   const withDefaults = Value.Default(ConfigSchema, input);
   if (validator.Check(withDefaults)) return withDefaults as FileConfig;
   const errors = [...validator.Errors(withDefaults)];
-  const unknown = errors.find((e) => e.keyword === 'boolean' && e.message === 'schema is false');
-  if (unknown) throw new ConfigError(file, fieldOf(unknown.instancePath), 'unknown field');
+  const unknown = errors.find((e) => e.message === 'Unexpected property');
+  if (unknown) throw new ConfigError(file, fieldOf(unknown.path), 'unknown field');
   // The deepest error names the field a user must change.
-  const first = errors.sort((a, b) => b.instancePath.length - a.instancePath.length)[0]!;
-  throw new ConfigError(file, fieldOf(first.instancePath), first.message);
+  const first = errors.sort((a, b) => b.path.length - a.path.length)[0]!;
+  throw new ConfigError(file, fieldOf(first.path), plainMessage(first.message));
+}
+
+/** "Expected integer to be less or equal to 65535" → "must be less or equal to 65535". */
+function plainMessage(message: string): string {
+  const constrained = /^Expected \w+ to (.*)$/.exec(message);
+  if (constrained) return `must ${constrained[1]}`;
+  const typed = /^Expected (\w+)$/.exec(message);
+  if (typed) return `must be ${/^[aeiou]/.test(typed[1]!) ? 'an' : 'a'} ${typed[1]}`;
+  return message;
 }
 
 function checkRoutes(file: string, config: FileConfig): void {

@@ -1,4 +1,4 @@
-import Type, { type Static } from 'typebox';
+import { Type, type Static } from '@sinclair/typebox';
 
 /** The shape of keygate.yaml. Defaults here are the embedded defaults of PRODUCT.md §1. */
 

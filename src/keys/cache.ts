@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { KeyRecord } from '../store/interface.js';
+import type { Verdict } from './principal.js';
 
 /**
  * Cache of key lookups by hash, positive (the record) and negative (no such key).
@@ -16,6 +17,8 @@ import type { KeyRecord } from '../store/interface.js';
 export interface CacheEntry {
   record: KeyRecord | null;
   loadedAt: number;
+  /** The verdict for an active key, built once so a hit allocates nothing. */
+  active?: Verdict;
 }
 
 export interface KeyCacheOptions {
@@ -42,7 +45,8 @@ export class KeyCache {
 
   /** The entry for `hash` if present and fresh; undefined means "ask the store". */
   get(hash: string): CacheEntry | undefined {
-    const entry = this.positive.get(hash) ?? this.negative.get(hash);
+    let entry = this.positive.get(hash);
+    if (entry === undefined) entry = this.negative.get(hash);
     if (entry !== undefined && this.options.clock.now() - entry.loadedAt < this.ttl()) {
       this.hits++;
       return entry;

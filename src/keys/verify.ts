@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { KeyStore } from '../store/interface.js';
 import type { CacheEntry, KeyCache } from './cache.js';
-import { hashKey, type KeyFormat } from './format.js';
-import { principalOf, statusOf, type Principal, type Verdict } from './principal.js';
+import { hashKey, MAX_KEY_LENGTH, type KeyFormat } from './format.js';
+import { principalOf, statusOf, type Verdict } from './principal.js';
 
 const INVALID: Verdict = Object.freeze({ ok: false, code: 'invalid_api_key' });
 
@@ -15,13 +15,14 @@ export class StoreUnavailable extends Error {
 }
 
 /**
- * Verifies presented keys. A warm-cache verification is synchronous (no promise): shape check,
- * one SHA-256, one map lookup. Lookups compare hashes only, never plaintext, so the time taken
- * does not depend on how much of a key matches a real one.
+ * Verifies presented keys. A warm-cache verification is synchronous (no promise) and allocates
+ * nothing: one SHA-256, one map lookup, the status at the current time. Only a cache miss pays
+ * for the format and checksum check, which refuses malformed keys before any store lookup.
+ * Lookups compare hashes only, never plaintext, so the time taken does not depend on how much
+ * of a key matches a real one.
  */
 export class KeyVerifier {
   private readonly loading = new Map<string, Promise<CacheEntry>>();
-  private readonly principals = new WeakMap<CacheEntry, Principal>();
 
   constructor(
     private readonly store: KeyStore,
@@ -32,10 +33,12 @@ export class KeyVerifier {
 
   /** The verdict for a presented key value (non-empty). */
   verify(value: string): Verdict | Promise<Verdict> {
-    if (this.format.shape(value) === 'malformed') return INVALID;
+    if (value.length > MAX_KEY_LENGTH) return INVALID;
     const hash = hashKey(value);
     const entry = this.cache.get(hash);
     if (entry !== undefined) return this.judge(entry);
+    // Only real keys and well-formed unknown values are ever cached, so the check can wait until here.
+    if (this.format.shape(value) === 'malformed') return INVALID;
     return this.load(hash).then((loaded) => this.judge(loaded));
   }
 
@@ -43,14 +46,7 @@ export class KeyVerifier {
     const record = entry.record;
     if (record === null) return INVALID;
     const status = statusOf(record, this.clock.now());
-    if (status === 'active') {
-      let principal = this.principals.get(entry);
-      if (principal === undefined) {
-        principal = principalOf(record);
-        this.principals.set(entry, principal);
-      }
-      return { ok: true, principal };
-    }
+    if (status === 'active') return (entry.active ??= { ok: true, principal: principalOf(record) });
     const code = status === 'revoked' ? 'key_revoked' : status === 'expired' ? 'key_expired' : 'key_disabled';
     return { ok: false, code, keyId: record.id, appId: record.appId };
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { sendProblem } from '../errors/problem.js';
-import { downstreamResponseHeaders, type OutgoingHeaders } from './headers.js';
+import { connectionTokens, HOP_BY_HOP, type OutgoingHeaders } from './headers.js';
 
 /** One keep-alive connection pool per upstream origin. */
 export class Upstreams {
@@ -35,6 +35,8 @@ export interface ForwardRequest {
   extraHeaders: Record<string, string> | null;
 }
 
+export type ForwardDone = (status: number, bytesOut: number, error?: Error) => void;
+
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 function hasBody(req: IncomingMessage): boolean {
@@ -43,42 +45,105 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /**
+ * A response handler on undici's dispatch interface: upstream bytes go straight to the client's
+ * socket, with backpressure both ways, and no intermediate stream objects. It uses the callback
+ * set undici 7 calls natively (onConnect/onHeaders/onData/onComplete/onError).
+ */
+class ForwardHandler {
+  private abortUpstream: ((err?: Error) => void) | null = null;
+  private resume: (() => void) | null = null;
+  private bytesOut = 0;
+  private status = 0;
+
+  constructor(
+    private readonly f: ForwardRequest,
+    private readonly done: ForwardDone,
+  ) {}
+
+  /** The client went away: stop the upstream call. */
+  cancel(): void {
+    this.abortUpstream?.();
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.f.res.destroyed) abort();
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // 1xx: informational, not forwarded
+    const res = this.f.res;
+    const out: string[] = [];
+    let named: Set<string> | null = null;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toString('latin1').toLowerCase();
+      if (name === 'connection') {
+        named = connectionTokens(raw[i + 1]!.toString('latin1'));
+        continue;
+      }
+      if (HOP_BY_HOP.has(name)) continue;
+      out.push(name, raw[i + 1]!.toString('latin1'));
+    }
+    if (named !== null) {
+      for (let i = out.length - 2; i >= 0; i -= 2) if (named.has(out[i]!)) out.splice(i, 2);
+    }
+    const extra = this.f.extraHeaders;
+    if (extra !== null) for (const name in extra) out.push(name, extra[name]!);
+    this.status = statusCode;
+    res.writeHead(statusCode, statusText || undefined, out);
+    this.resume = resume;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytesOut += chunk.length;
+    const res = this.f.res;
+    if (res.write(chunk)) return true;
+    // Client slower than upstream: pause until the client's socket drains.
+    res.once('drain', this.resume!);
+    return false;
+  }
+
+  onComplete(): void {
+    this.f.res.end();
+    this.done(this.status, this.bytesOut);
+  }
+
+  onError(err: Error): void {
+    const res = this.f.res;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      this.done(res.headersSent ? this.status : 499, this.bytesOut, err);
+      return;
+    }
+    const timeout = TIMEOUT_CODES.has((err as { code?: string }).code ?? '');
+    sendProblem(
+      res,
+      timeout ? 'upstream_timeout' : 'upstream_error',
+      timeout ? 'the upstream did not answer in time' : 'the upstream could not be reached',
+      this.f.extraHeaders ?? undefined,
+    );
+    this.done(timeout ? 504 : 502, 0, err);
+  }
+}
+
+/**
  * Streams the request to the upstream and its response back, both ways without buffering.
  * Calls `done` once the response is complete or has failed (502/504 when nothing was sent yet).
+ * Returns a function that cancels the upstream call (for a client that disconnects).
  */
-export function forward(f: ForwardRequest, done: (status: number, error?: Error) => void): void {
-  const { req, res } = f;
-  // The response doubles as the abort signal: a client that goes away cancels the upstream call.
-  res.once('close', () => {
-    if (!res.writableFinished) res.emit('abort');
-  });
-  f.pool.stream(
+export function forward(f: ForwardRequest, done: ForwardDone): () => void {
+  const handler = new ForwardHandler(f, done);
+  f.pool.dispatch(
     {
       path: f.path,
-      method: req.method as 'GET',
+      method: f.req.method as 'GET',
       headers: f.headers,
-      body: hasBody(req) ? req : null,
+      body: hasBody(f.req) ? f.req : null,
       headersTimeout: f.timeoutMs,
       bodyTimeout: f.timeoutMs,
-      signal: res,
-      opaque: f,
     },
-    ({ statusCode, headers, opaque }) => {
-      const out = downstreamResponseHeaders(headers as Record<string, string | string[]>);
-      if (opaque.extraHeaders) Object.assign(out, opaque.extraHeaders);
-      opaque.res.writeHead(statusCode, out);
-      return opaque.res;
-    },
-    (err) => {
-      if (!err) return done(res.statusCode);
-      const code = (err as { code?: string }).code ?? '';
-      if (res.headersSent || res.destroyed) {
-        res.destroy();
-        return done(res.headersSent ? res.statusCode : 499, err);
-      }
-      const timeout = TIMEOUT_CODES.has(code);
-      sendProblem(res, timeout ? 'upstream_timeout' : 'upstream_error', timeout ? 'the upstream did not answer in time' : 'the upstream could not be reached', f.extraHeaders ?? undefined);
-      done(timeout ? 504 : 502, err);
-    },
+    handler as never,
   );
+  return () => handler.cancel();
 }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): meaningful for one connection only, never forwarded. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-authenticate',
@@ -15,8 +15,9 @@ const HOP_BY_HOP = new Set([
 
 export type OutgoingHeaders = Record<string, string | string[]>;
 
-function connectionTokens(value: string | string[] | undefined): Set<string> | null {
-  if (!value) return null;
+/** Header names a Connection header lists (to be dropped), or null; `keep-alive`/`close` alone list none. */
+export function connectionTokens(value: string | string[] | undefined): Set<string> | null {
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === '') return null;
   const text = Array.isArray(value) ? value.join(',') : value;
   const tokens = text
     .split(',')
@@ -58,17 +59,5 @@ export function upstreamRequestHeaders(
   out['x-keygate-app-id'] = identity.appId;
   out['x-keygate-key-id'] = identity.keyId;
   if (identity.metadata !== null) out['x-keygate-key-metadata'] = identity.metadata;
-  return out;
-}
-
-/** The upstream's response headers without hop-by-hop ones. */
-export function downstreamResponseHeaders(headers: Record<string, string | string[] | undefined>): OutgoingHeaders {
-  const named = connectionTokens(headers.connection);
-  const out: OutgoingHeaders = {};
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
-    const value = headers[name];
-    if (value !== undefined) out[name] = value;
-  }
   return out;
 }

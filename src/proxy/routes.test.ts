@@ -17,8 +17,8 @@ describe('route table', () => {
     { path: '/demo', upstream: 'builtin:echo' },
   ]);
   const path = (host: string | undefined, method: string, p: string) => {
-    const m = t.match(host, method, p);
-    return m.route ? m.route.config.path : m.methodMismatch ? 405 : 404;
+    const route = t.match(host, method, p);
+    return route ? route.config.path : t.methodMismatch(host, p) ? 405 : 404;
   };
 
   it('picks the longest prefix on whole segments', () => {
@@ -34,13 +34,16 @@ describe('route table', () => {
     expect(path(undefined, 'POST', '/get/x')).toBe('/');
     expect(path('example.test:8080', 'GET', '/h/1')).toBe('/h');
     expect(path('other.test', 'GET', '/h/1')).toBe('/');
-    expect(table([{ path: '/get', upstream: 'http://g', methods: ['GET'] }]).match(undefined, 'PUT', '/get').route).toBeNull();
+    const only = table([{ path: '/get', upstream: 'http://g', methods: ['GET'] }]);
+    expect(only.match(undefined, 'PUT', '/get')).toBeNull();
+    expect(only.methodMismatch(undefined, '/get')).toBe(true);
+    expect(only.methodMismatch(undefined, '/other')).toBe(false);
   });
 
   it('splits upstream origin and base path; builtin:echo goes to the echo server', () => {
-    const api = t.match(undefined, 'GET', '/api').route!;
+    const api = t.match(undefined, 'GET', '/api')!;
     expect(api.origin).toBe('http://api');
     expect(api.basePath).toBe('/base');
-    expect(t.match(undefined, 'GET', '/demo/x').route!.origin).toBe('http://127.0.0.1:9');
+    expect(t.match(undefined, 'GET', '/demo/x')!.origin).toBe('http://127.0.0.1:9');
   });
 });

@@ -13,6 +13,8 @@ export interface Route {
   readonly origin: string;
   readonly basePath: string;
   readonly keySources: readonly KeySource[];
+  /** Request headers that carry credentials on this route: never forwarded. */
+  readonly credentialHeaders: readonly string[];
   /** Plan names allowed here, or null for any ("*"). */
   readonly plans: ReadonlySet<string> | null;
 }
@@ -43,11 +45,13 @@ export function prepareRoute(config: RouteConfig, echoOrigin: string | null): Ro
     origin,
     basePath,
     keySources: config.keySources.map(parseKeySource),
+    credentialHeaders: [
+      ...(config.keySources.includes('header') ? ['x-api-key'] : []),
+      ...(config.keySources.includes('bearer') ? ['authorization'] : []),
+    ],
     plans: config.plans.includes('*') ? null : new Set(config.plans),
   };
 }
-
-export type RouteMatch = { route: Route } | { route: null; methodMismatch: boolean };
 
 /** Prefix routing on whole path segments: the longest matching prefix wins. */
 export class RouteTable {
@@ -57,23 +61,36 @@ export class RouteTable {
     this.routes = [...routes].sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
-  match(host: string | undefined, method: string, path: string): RouteMatch {
-    let methodMismatch = false;
-    const hostname = host ? host.replace(/:\d+$/, '').toLowerCase() : '';
+  /** The route for this request, or null. Allocates nothing. */
+  match(host: string | undefined, method: string, path: string): Route | null {
+    const hostname = host === undefined ? '' : hostOnly(host);
     for (const route of this.routes) {
-      const p = route.prefix;
-      if (p !== '' && !(path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47))) continue;
+      if (!prefixMatches(route.prefix, path)) continue;
       if (route.host !== null && route.host !== hostname) continue;
-      if (route.methods !== null && !route.methods.has(method)) {
-        methodMismatch = true;
-        continue;
-      }
-      return { route };
+      if (route.methods !== null && !route.methods.has(method)) continue;
+      return route;
     }
-    return { route: null, methodMismatch };
+    return null;
+  }
+
+  /** After a failed match: true if some route has this path and host but not this method (405, not 404). */
+  methodMismatch(host: string | undefined, path: string): boolean {
+    const hostname = host === undefined ? '' : hostOnly(host);
+    return this.routes.some((r) => prefixMatches(r.prefix, path) && (r.host === null || r.host === hostname));
   }
 
   get all(): readonly Route[] {
     return this.routes;
   }
+}
+
+function prefixMatches(prefix: string, path: string): boolean {
+  return prefix === '' || (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47));
+}
+
+function hostOnly(host: string): string {
+  const colon = host.lastIndexOf(':');
+  // Keep IPv6 literals ([::1]:80 → [::1]) intact.
+  const name = colon > host.lastIndexOf(']') ? host.slice(0, colon) : host;
+  return name.toLowerCase();
 }

@@ -24,22 +24,27 @@ export interface ProxyOptions {
 }
 
 const NEEDS_NORMALISING = /\/\.|%2e|%2f|\\/i;
+const ABSOLUTE_FORM = /^https?:\/\//i;
 
-function splitTarget(url: string): { path: string; search: string } | null {
-  let target = url;
-  if (target.charCodeAt(0) !== 47) {
-    // Absolute-form (http://host/path) or asterisk-form: keep only path and query.
-    if (!/^https?:\/\//i.test(target)) return null;
-    const parsed = new URL(target);
-    target = parsed.pathname + parsed.search;
-  }
-  const q = target.indexOf('?');
-  let path = q === -1 ? target : target.slice(0, q);
-  const search = q === -1 ? '' : target.slice(q);
+/** The path of a request target, normalised; or null for a target that is not a path. */
+function targetPath(url: string, q: number): string | null {
+  let path = q === -1 ? url : url.slice(0, q);
+  if (path.charCodeAt(0) !== 47) return null;
   // Dot segments and encoded slashes are resolved before routing, so /demo/../admin cannot
   // reach a route it does not name.
   if (NEEDS_NORMALISING.test(path)) path = new URL(path.replace(/%2f/gi, '/').replace(/\\/g, '/'), 'http://x').pathname;
-  return { path, search };
+  return path;
+}
+
+const SERVER = Symbol('keygate.proxy');
+const CANCEL = Symbol('keygate.cancel');
+
+type TrackedResponse = ServerResponse & { [SERVER]?: ProxyServer; [CANCEL]?: () => void };
+
+/** Shared by every response (no per-request closure): counts the request done, cancels the upstream call if the client left. */
+function onResponseClose(this: TrackedResponse): void {
+  if (!this.writableFinished) this[CANCEL]?.();
+  this[SERVER]?.settled();
 }
 
 /**
@@ -107,23 +112,36 @@ export class ProxyServer {
     return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
   }
 
+  /** One request finished (its response closed): lets a graceful close complete. */
+  settled(): void {
+    if (--this.inflight === 0 && this.drained) this.drained();
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     if (this.closing) res.shouldKeepAlive = false;
-    const target = splitTarget(req.url ?? '/');
+    let url = req.url ?? '/';
+    if (ABSOLUTE_FORM.test(url)) {
+      // Absolute-form (http://host/path): keep only path and query.
+      const parsed = new URL(url);
+      url = parsed.pathname + parsed.search;
+    }
+    const q = url.indexOf('?');
+    const path = targetPath(url, q);
     const method = req.method ?? 'GET';
-    if (target === null) return sendProblem(res, 'bad_request', 'unsupported request target');
-    const match = this.options.routes.match(req.headers.host, method, target.path);
-    if (match.route === null) {
-      if (match.methodMismatch) return sendProblem(res, 'method_not_allowed', `${method} is not allowed on this route`);
-      return sendProblem(res, 'route_not_found', `no route for ${target.path}`);
+    if (path === null) return sendProblem(res, 'bad_request', 'unsupported request target');
+    const routes = this.options.routes;
+    const route = routes.match(req.headers.host, method, path);
+    if (route === null) {
+      if (routes.methodMismatch(req.headers.host, path)) return sendProblem(res, 'method_not_allowed', `${method} is not allowed on this route`);
+      return sendProblem(res, 'route_not_found', `no route for ${path}`);
     }
     const ctx: RequestContext = {
       req,
       res,
-      route: match.route,
+      route,
       method,
-      path: target.path,
-      search: target.search,
+      path,
+      search: q === -1 ? '' : url.slice(q),
       clientIp: this.clientIp(req),
       receivedAt: this.options.clock.now(),
       startedAt: performance.now(),
@@ -135,11 +153,8 @@ export class ProxyServer {
       headers: null,
     };
     this.inflight++;
-    res.once('close', () => {
-      // A client that went away aborts the upstream call (forward passes `res` as its signal).
-      if (!res.writableFinished) res.emit('abort');
-      if (--this.inflight === 0 && this.drained) this.drained();
-    });
+    (res as TrackedResponse)[SERVER] = this;
+    res.on('close', onResponseClose);
     let result;
     try {
       result = this.options.pipeline(ctx);
@@ -164,19 +179,14 @@ export class ProxyServer {
       return;
     }
     const { route, principal } = ctx;
-    const drop: string[] = [];
-    for (const source of route.keySources) {
-      if (source.kind === 'header') drop.push('x-api-key');
-      else if (source.kind === 'bearer' && /^bearer\s/i.test(ctx.req.headers.authorization ?? '')) drop.push('authorization');
-    }
-    const headers = upstreamRequestHeaders(ctx.req, ctx.clientIp, drop, {
+    const headers = upstreamRequestHeaders(ctx.req, ctx.clientIp, route.credentialHeaders, {
       appId: principal!.appId,
       keyId: principal!.keyId,
       metadata: route.config.forwardMetadata && principal!.metadata ? JSON.stringify(principal!.metadata) : null,
     });
     const rest = route.config.stripPrefix ? ctx.path.slice(route.prefix.length) : ctx.path;
     const path = route.basePath + (rest === '' ? (route.basePath === '' ? '/' : '') : rest) + this.query(ctx);
-    forward(
+    (ctx.res as TrackedResponse)[CANCEL] = forward(
       {
         req: ctx.req,
         res: ctx.res,
@@ -186,7 +196,7 @@ export class ProxyServer {
         timeoutMs: route.config.timeoutMs,
         extraHeaders: ctx.headers,
       },
-      (status, error) => {
+      (status, _bytesOut, error) => {
         if (error && status >= 502) this.options.logger.warn({ route: route.config.path, err: error.message }, 'upstream failed');
         this.options.onComplete?.(ctx, status, null);
       },

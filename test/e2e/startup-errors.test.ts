@@ -22,7 +22,7 @@ describe('start-up errors are one clear line, never a stack trace', () => {
     writeFileSync(file, 'proxy: { host: 127.0.0.1, port: 99999 }\n');
     const r = runKeygate(['start'], { cwd, env: { KEYGATE_CONFIG: file } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/configuration error: .*bad\.yaml: proxy\.port: must be <= 65535/);
+    expect(r.stderr).toMatch(/configuration error: .*bad\.yaml: proxy\.port: must be less or equal to 65535/);
     expect(r.stderr).not.toMatch(STACK);
   });
 

@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import { Type } from '@sinclair/typebox';
 import type { AdminApp, AdminDeps } from '../server.js';
 import { AdminToken, CommonErrors, IdParams, Name, Page, PageQuery, Scope } from '../schemas.js';
 

@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import { Type } from '@sinclair/typebox';
 import { appView } from '../../apps/service.js';
 import type { AdminApp, AdminDeps } from '../server.js';
 import { App, CommonErrors, IdParams, Page, PageQuery } from '../schemas.js';

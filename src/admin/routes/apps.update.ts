@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import { Type } from '@sinclair/typebox';
 import type { AdminApp, AdminDeps } from '../server.js';
 import { App, CommonErrors, IdParams, Name, NullableMetadata } from '../schemas.js';
 

@@ -1,0 +1,142 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CPUS = (() => {
+  const r = spawnSync('nproc', [], { encoding: 'utf8' });
+  return Number(r.stdout?.trim()) || 1;
+})();
+const TASKSET = spawnSync('which', ['taskset']).status === 0 && CPUS >= 2;
+
+/**
+ * Pins the process under test to the last CPU and the load generator and upstream to the
+ * others, so the two sides of a comparison get the same share of a small machine.
+ */
+export function pinned(cpu: 'server' | 'load', cmd: string, args: string[]): [string, string[]] {
+  if (!TASKSET) return [cmd, args];
+  const list = cpu === 'server' ? String(CPUS - 1) : CPUS > 2 ? `0-${CPUS - 2}` : '0';
+  return ['taskset', ['-c', list, cmd, ...args]];
+}
+
+/** Node flags for the processes under test: a larger young generation, as bin/keygate.js sets. */
+export const NODE_FLAGS = ['--max-semi-space-size=64'];
+
+export interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Starts a node script pinned to `cpu` and waits until its output matches `ready`. */
+export async function startNode(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  cpu: 'server' | 'load' = 'server',
+  cwd?: string,
+): Promise<Proc & { match: RegExpMatchArray }> {
+  // The same V8 tuning for every process under test (the one `keygate start` uses).
+  const [cmd, argv] = pinned(cpu, process.execPath, [...NODE_FLAGS, script, ...args]);
+  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+  let out = '';
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${out}`)), 30_000);
+    const on = (d: Buffer) => {
+      out += d.toString();
+      const m = out.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    child.stdout!.on('data', on);
+    child.stderr!.on('data', on);
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}):\n${out}`)));
+  });
+  return {
+    child,
+    match,
+    output: () => out,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+  };
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+const HAS_WRK = spawnSync('which', ['wrk']).status === 0;
+
+function ms(text: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+/** Drives `url` with `connections` keep-alive connections for `seconds` (wrk if present, else autocannon). */
+export async function load(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<LoadResult> {
+  if (HAS_WRK) {
+    const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+    const [cmd, argv] = pinned('load', 'wrk', args);
+    const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+    const out = r.stdout;
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+    const p50 = ms(/50%\s+(\S+)/.exec(out)?.[1] ?? '');
+    const p99 = ms(/99%\s+(\S+)/.exec(out)?.[1] ?? '');
+    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+    const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const errors = errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+    if (!Number.isFinite(rps)) throw new Error(`wrk failed: ${r.stderr}${out}`);
+    return { rps, p50, p99, errors, non2xx };
+  }
+  const result = await autocannon({ url, connections, duration: seconds, headers });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export const loadTool = HAS_WRK ? 'wrk' : 'autocannon';
+export const gatewayBin = `${ROOT}bin/keygate.js`;
+export const built = existsSync(`${ROOT}dist/cli/index.js`);
+
+/** Latency at a fixed request rate (below saturation), from bench/latency-probe.js on the load CPU. */
+export async function latencyAtRate(
+  url: string,
+  headers: Record<string, string>,
+  rate: number,
+  connections: number,
+  seconds: number,
+): Promise<{ p50: number; p99: number; ok: number; sent: number }> {
+  const [cmd, argv] = pinned('load', process.execPath, [`${ROOT}bench/latency-probe.js`, url, String(rate), String(connections), String(seconds), JSON.stringify(headers)]);
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new Error(`latency probe failed: ${r.stderr}${r.stdout}`);
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: Keygate's data plane against a bare node:http + undici proxy, on the same
+ * upstream, in the same run, interleaved round by round. Prints requests/s and latency of
+ * each and their ratios; writes bench/results/latest.json.
+ *
+ *   npm run bench -- --seconds 10 --rounds 3 --connections 50 --targets bare,sqlite
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { gatewayBin, latencyAtRate, load, loadTool, median, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
+import { verifyBench } from './verify.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    targets: { type: 'string', default: 'bare,sqlite' },
+    rate: { type: 'string', default: '2000' },
+  },
+});
+const rate = Number(values.rate);
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const connections = Number(values.connections);
+const wanted = values.targets!.split(',');
+
+const TOKEN = 'kga_benchmark_root_token_0123456789';
+
+interface Target {
+  name: string;
+  label: string;
+  start(upstream: string): Promise<{ proc: Proc; url: string; headers: Record<string, string> }>;
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A Keygate gateway process on `storage`, with one app and one key, warmed up. */
+async function startKeygate(upstream: string, storage: string, extra = ''): Promise<{ proc: Proc; url: string; headers: Record<string, string> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'kg-bench-'));
+  const proxyPort = await freePort();
+  const adminPort = await freePort();
+  const config = join(dir, 'keygate.yaml');
+  writeFileSync(
+    config,
+    `proxy: { host: 127.0.0.1, port: ${proxyPort} }\nadmin: { host: 127.0.0.1, port: ${adminPort} }\n${storage}\n${extra}\n` +
+      `log: { level: info }\nroutes:\n  - { path: /bench, upstream: "${upstream}" }\n`,
+  );
+  const proc = await startNode(gatewayBin, ['start', '--config', config], { KEYGATE_ADMIN_TOKEN: TOKEN, KEYGATE_DATA_DIR: dir }, /keygate started/, 'server', dir);
+  await new Promise((r) => setTimeout(r, 500));
+  const admin = async (path: string, body: unknown) => {
+    const res = await request(`http://127.0.0.1:${adminPort}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.body.json()) as Record<string, string>;
+    if (res.statusCode >= 300) throw new Error(`${path}: ${JSON.stringify(json)}`);
+    return json;
+  };
+  const app = await admin('/v1/apps', { name: 'bench' });
+  const key = await admin('/v1/keys', { appId: app.id });
+  return { proc, url: `http://127.0.0.1:${proxyPort}/bench/items`, headers: { 'x-api-key': key.key! } };
+}
+
+const targets: Target[] = [
+  {
+    name: 'bare',
+    label: 'bare node:http + undici proxy (no checks)',
+    async start(upstream) {
+      const port = await freePort();
+      const proc = await startNode(join(ROOT, 'bench/bare-proxy.js'), [], { UPSTREAM: upstream, PORT: String(port) }, /listening/);
+      return { proc, url: `http://127.0.0.1:${port}/items`, headers: { 'x-api-key': 'unused-by-the-bare-proxy' } };
+    },
+  },
+  {
+    name: 'sqlite',
+    label: 'keygate, SQLite (key check)',
+    start: (upstream) => startKeygate(upstream, 'storage: { sqlite: keygate.db }'),
+  },
+];
+
+async function main() {
+  const chosen = targets.filter((t) => wanted.includes(t.name));
+  process.stderr.write(`load: ${loadTool}, ${connections} connections, ${seconds}s x ${rounds} rounds, targets: ${chosen.map((t) => t.name).join(', ')}\n`);
+  const up = await startNode(join(ROOT, 'bench/upstream.js'), [], { PORT: '0' }, /listening (\d+)/, 'load');
+  const upstream = `http://127.0.0.1:${up.match[1]}`;
+  const results = new Map<string, Array<LoadResult & { fixedP50: number; fixedP99: number }>>();
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const target of chosen) {
+        const { proc, url, headers } = await target.start(upstream);
+        try {
+          await load(url, headers, connections, 2); // warm-up: JIT, pools, caches
+          const r = await load(url, headers, connections, seconds);
+          if (r.non2xx > 0 || r.errors > 0) process.stderr.write(`  ! ${target.name}: ${r.non2xx} non-2xx, ${r.errors} socket errors\n`);
+          const fixed = await latencyAtRate(url, headers, rate, connections, seconds);
+          results.set(target.name, [...(results.get(target.name) ?? []), { ...r, fixedP50: fixed.p50, fixedP99: fixed.p99 }]);
+          process.stderr.write(
+            `  round ${round} ${target.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s (p99 ${r.p99.toFixed(2)} ms) | at ${rate}/s: p50 ${fixed.p50.toFixed(2)} ms p99 ${fixed.p99.toFixed(2)} ms\n`,
+          );
+        } finally {
+          await proc.stop();
+        }
+      }
+    }
+  } finally {
+    await up.stop();
+  }
+
+  const summary = chosen.map((t) => {
+    const rs = results.get(t.name)!;
+    return {
+      name: t.name,
+      label: t.label,
+      rps: median(rs.map((r) => r.rps)),
+      p99: median(rs.map((r) => r.p99)),
+      fixedP50: median(rs.map((r) => r.fixedP50)),
+      fixedP99: median(rs.map((r) => r.fixedP99)),
+    };
+  });
+  const base = summary.find((s) => s.name === 'bare');
+  const lines = [
+    '',
+    `medians of ${rounds} interleaved rounds; throughput at ${connections} connections (saturated), latency at a fixed ${rate} req/s over ${connections} connections`,
+    '',
+    `target                                          req/s   ratio | p50 ms   p99 ms   p99 added`,
+  ];
+  for (const s of summary) {
+    const ratio = base ? (s.rps / base.rps).toFixed(3) : '-';
+    const added = base ? (s.fixedP99 - base.fixedP99).toFixed(2) : '-';
+    lines.push(
+      `${s.label.padEnd(46)} ${s.rps.toFixed(0).padStart(7)}   ${ratio.padStart(5)} | ${s.fixedP50.toFixed(2).padStart(6)}   ${s.fixedP99.toFixed(2).padStart(6)}   ${added.padStart(6)} ms`,
+    );
+  }
+  const verify = await verifyBench();
+  lines.push('', `key verification, warm cache, one core: ${(verify.perSecond / 1e6).toFixed(2)} M/s (${verify.keys} cached keys)`);
+  process.stdout.write(lines.join('\n') + '\n');
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(
+    join(ROOT, 'bench/results/latest.json'),
+    JSON.stringify({ at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, summary, verify }, null, 2) + '\n',
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
