@@ -117,3 +117,11 @@ routes:
     expect(failure(() => loadConfig({ cwd, env: { KEYGATE_ADMIN_TOKEN: 'short' } })).field).toBe('KEYGATE_ADMIN_TOKEN');
   });
 });
+
+describe('keygate.example.yaml', () => {
+  it('is a valid configuration equal to the defaults it documents', () => {
+    const example = loadConfig({ path: new URL('../../keygate.example.yaml', import.meta.url).pathname, env: {}, cwd: '/srv' });
+    const defaults = loadConfig({ cwd: '/srv', env: {} });
+    expect({ ...example, source: '' }).toEqual({ ...defaults, source: '' });
+  });
+});

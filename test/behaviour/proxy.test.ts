@@ -179,6 +179,19 @@ describe.each(backends)('proxy — $name', (backend) => {
       expect((await gw.proxy('/fast/slow?ms=10', { headers: auth() })).status).toBe(200);
     });
 
+    it('cancels the upstream call when the client goes away', async () => {
+      const before = up.inflight();
+      const controller = new AbortController();
+      const pending = request(`${gw.proxyUrl}/api/hang`, { headers: auth(), signal: controller.signal }).catch(() => 'aborted');
+      const deadline = Date.now() + 5000;
+      while (up.inflight() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(up.inflight()).toBe(before + 1);
+      controller.abort();
+      expect(await pending).toBe('aborted');
+      while (up.inflight() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(up.inflight()).toBe(before);
+    });
+
     it('answers a problem for requests that are not valid HTTP or have huge headers', async () => {
       const bad = await raw(gw.proxyUrl, 'GARBAGE\r\n\r\n');
       expect(bad).toMatch(/^HTTP\/1.1 400/);
