@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { gatewayBin, latencyAtRate, load, loadTool, median, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
+import pg from 'pg';
+import { postgresMissing, redisMissing, startPostgres, startRedis, type TestServer } from '../test/support/servers.js';
 import { verifyBench } from './verify.js';
 
 const { values } = parseArgs({
@@ -18,7 +20,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
-    targets: { type: 'string', default: 'bare,sqlite' },
+    targets: { type: 'string', default: 'bare,sqlite,postgres' },
     rate: { type: 'string', default: '2000' },
   },
 });
@@ -75,6 +77,28 @@ async function startKeygate(upstream: string, storage: string, extra = ''): Prom
   return { proc, url: `http://127.0.0.1:${proxyPort}/bench/items`, headers: { 'x-api-key': key.key! } };
 }
 
+/** PostgreSQL and Redis for the cluster-mode targets, started on first use. */
+let servers: { pg: TestServer; redis: TestServer } | null = null;
+async function clusterServers(): Promise<{ pg: TestServer; redis: TestServer }> {
+  if (!servers) {
+    const missing = postgresMissing() ?? redisMissing();
+    if (missing) throw new Error(`cannot run the PostgreSQL/Redis targets: ${missing}`);
+    servers = { pg: await startPostgres(), redis: await startRedis() };
+  }
+  return servers;
+}
+
+async function freshDatabase(baseUrl: string): Promise<string> {
+  const name = `kg_bench_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  const client = new pg.Client({ connectionString: baseUrl });
+  await client.connect();
+  await client.query(`create database ${name}`);
+  await client.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 const targets: Target[] = [
   {
     name: 'bare',
@@ -89,6 +113,15 @@ const targets: Target[] = [
     name: 'sqlite',
     label: 'keygate, SQLite (key check)',
     start: (upstream) => startKeygate(upstream, 'storage: { sqlite: keygate.db }'),
+  },
+  {
+    name: 'postgres',
+    label: 'keygate, PostgreSQL + Redis bus (warm cache)',
+    async start(upstream) {
+      const { pg: server, redis } = await clusterServers();
+      const db = await freshDatabase(server.url);
+      return startKeygate(upstream, `storage: { postgres: "${db}" }\nredis: "${redis.url}"`);
+    },
   },
 ];
 
@@ -118,6 +151,7 @@ async function main() {
     }
   } finally {
     await up.stop();
+    if (servers) await Promise.all([servers.pg.stop(), servers.redis.stop()]);
   }
 
   const summary = chosen.map((t) => {

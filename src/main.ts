@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
 import { Auditor } from './admin/audit.js';
 import { createAdminServer, type AdminApp } from './admin/server.js';
 import { AdminTokenService } from './admin/tokens.js';
@@ -18,7 +19,11 @@ import { prepareRoute, RouteTable } from './proxy/routes.js';
 import { ProxyServer } from './proxy/server.js';
 import { LocalChangeBus, type ChangeBus } from './store/bus.js';
 import type { Stores } from './store/interface.js';
+import { PostgresChangeBus } from './store/postgres/bus.js';
 import { openPostgresStores } from './store/postgres/open.js';
+import { RedisChangeBus } from './store/redis/bus.js';
+import { openRedis, waitReady } from './store/redis/connection.js';
+import type { Redis } from 'ioredis';
 import { openSqliteStores } from './store/sqlite/open.js';
 
 /** A startup failure a user can fix (port in use, database unreachable): shown without a stack. */
@@ -45,10 +50,19 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-async function openStores(config: Config): Promise<Stores> {
+interface Storage {
+  stores: Stores;
+  /** PostgreSQL NOTIFY, for the change bus of a cluster without Redis. */
+  notify?: (channel: string, payload: string) => Promise<void>;
+}
+
+async function openStores(config: Config): Promise<Storage> {
   try {
-    if (config.storage.kind === 'postgres') return (await openPostgresStores(config.storage.url)).stores;
-    return (await openSqliteStores(config.storage.path)).stores;
+    if (config.storage.kind === 'postgres') {
+      const { stores, db } = await openPostgresStores(config.storage.url);
+      return { stores, notify: async (channel, payload) => void (await sql`select pg_notify(${channel}, ${payload})`.execute(db)) };
+    }
+    return { stores: (await openSqliteStores(config.storage.path)).stores };
   } catch (err) {
     const where = config.storage.kind === 'postgres' ? 'PostgreSQL' : `SQLite file ${config.storage.path}`;
     throw new StartupError(`cannot open ${where}: ${(err as Error).message}`, { cause: err });
@@ -68,6 +82,30 @@ async function listen<T>(what: string, host: string, port: number, start: () => 
 }
 
 /**
+ * The change bus: Redis pub/sub when Redis is configured, else PostgreSQL LISTEN/NOTIFY for a
+ * PostgreSQL cluster, else in-process only (a single SQLite node).
+ */
+async function openChangeBus(config: Config, logger: Logger, notify: Storage['notify'], redis: Redis | null): Promise<ChangeBus> {
+  if (config.redis && redis) {
+    const subscriber = openRedis(config.redis.url, logger, 'subscribe', { enableOfflineQueue: true });
+    try {
+      await waitReady(subscriber, config.redis.url);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'Redis unreachable at start: caches use a 1 s TTL until it answers');
+    }
+    const bus = new RedisChangeBus(redis, subscriber, config.redis.prefix, logger);
+    await bus.start();
+    return bus;
+  }
+  if (config.storage.kind === 'postgres' && notify) {
+    const bus = new PostgresChangeBus(config.storage.url, notify, logger);
+    await bus.start();
+    return bus;
+  }
+  return new LocalChangeBus();
+}
+
+/**
  * The composition root: the only place where backends are chosen and wired together.
  * Starts a gateway (proxy + admin API) for `config` and resolves once both listen.
  */
@@ -82,9 +120,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   };
 
   try {
-    const stores = await openStores(config);
+    const { stores, notify } = await openStores(config);
     closers.push(() => stores.close());
-    const bus: ChangeBus = new LocalChangeBus();
+    const redis = config.redis ? openRedis(config.redis.url, logger, 'commands') : null;
+    if (redis) closers.push(async () => redis.disconnect());
+    const bus = await openChangeBus(config, logger, notify, redis);
     closers.push(() => bus.close());
 
     const format = new KeyFormat(config.keys.prefix);

@@ -51,3 +51,19 @@ export class LocalChangeBus implements ChangeBus {
 
   async close(): Promise<void> {}
 }
+
+/** Wire form of a change sent to other nodes; `from` lets a node skip its own messages. */
+export function encodeChange(from: string, change: Change): string {
+  return JSON.stringify({ from, change });
+}
+
+/** The change in a message from another node, or null (own message, or not a change). */
+export function decodeChange(self: string, message: string): Change | null {
+  try {
+    const parsed = JSON.parse(message) as { from?: string; change?: Change };
+    if (parsed.from === self || !parsed.change || typeof parsed.change.kind !== 'string') return null;
+    return parsed.change;
+  } catch {
+    return null;
+  }
+}

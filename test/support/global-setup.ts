@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { postgresMissing, redisMissing, startPostgres, startRedis, type TestServer } from './servers.js';
 
@@ -15,6 +17,8 @@ declare module 'vitest' {
  * skipped and the reason is printed.
  */
 export default async function setup(project: TestProject) {
+  // End-to-end tests run the built binary: make sure dist/ matches src/.
+  execFileSync(process.execPath, [fileURLToPath(new URL('../../scripts/build-if-needed.js', import.meta.url))], { stdio: 'inherit' });
   const reason = postgresMissing() ?? redisMissing();
   const servers: TestServer[] = [];
   if (reason) {

@@ -124,8 +124,9 @@ export async function startPostgres(): Promise<TestServer> {
   };
 }
 
-export async function startRedis(): Promise<TestServer & { port: number; child: ChildProcess }> {
-  const port = await freePort();
+/** A redis-server on a free port, or on `port` (to restart one in place). */
+export async function startRedis(port?: number): Promise<TestServer & { port: number; child: ChildProcess }> {
+  port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kg-redis-'));
   const child = spawn(
     which('redis-server')!,

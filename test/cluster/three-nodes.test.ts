@@ -1,0 +1,108 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresBackend, title } from '../support/backends.js';
+import { call } from '../support/http.js';
+import { spawnKeygate, type Running } from '../support/process.js';
+import { freePort } from '../support/servers.js';
+
+interface Node {
+  proc: Running;
+  proxy: string;
+  admin: string;
+}
+
+/** Polls `probe` until it returns true; resolves with the milliseconds it took. */
+async function within(ms: number, probe: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < ms * 3) {
+    if (await probe()) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`condition not met within ${ms * 3} ms`);
+}
+
+/**
+ * PRODUCT.md §7 on real processes: three gateways sharing one PostgreSQL and one Redis, started
+ * together on an empty database.
+ */
+describe.skipIf(postgresBackend.skip !== null)(`three gateway nodes — ${title(postgresBackend)}`, () => {
+  const nodes: Node[] = [];
+  let token = '';
+
+  beforeAll(async () => {
+    const backend = await postgresBackend.fresh();
+    const dir = mkdtempSync(join(tmpdir(), 'kg-cluster-'));
+    const starts = [0, 1, 2].map(async (i) => {
+      const proxyPort = await freePort();
+      const adminPort = await freePort();
+      const file = join(dir, `node${i}.yaml`);
+      writeFileSync(
+        file,
+        JSON.stringify({
+          proxy: { host: '127.0.0.1', port: proxyPort },
+          admin: { host: '127.0.0.1', port: adminPort },
+          storage: backend.storage,
+          redis: backend.redis,
+          routes: [{ path: '/demo', upstream: 'builtin:echo' }],
+        }),
+      );
+      const proc = spawnKeygate(['start', '--config', file], { cwd: dir, env: { KEYGATE_DATA_DIR: join(dir, `data${i}`) } });
+      nodes.push({ proc, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}` });
+      await proc.waitFor(/keygate started/, 60_000);
+    });
+    await Promise.all(starts);
+    const printed = nodes.map((n) => n.proc.output().match(/\n {2}(kga_[A-Za-z0-9_-]+)\n/)?.[1]).filter(Boolean);
+    expect(printed).toHaveLength(1); // one bootstrap token for the whole cluster
+    token = printed[0]!;
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.proc.stop()));
+  });
+
+  const admin = (node: Node, method: string, path: string, body?: unknown) =>
+    call(method, node.admin + path, { headers: { authorization: `Bearer ${token}` }, body });
+  const proxy = (node: Node, key: string) => call('GET', `${node.proxy}/demo/x`, { headers: { 'x-api-key': key } });
+
+  it('migrated once and accepts the one bootstrap token on every node', async () => {
+    for (const node of nodes) expect((await admin(node, 'GET', '/v1/apps')).status).toBe(200);
+  });
+
+  it('a key created on node 1 works on node 3; revoked on node 2 it is refused on nodes 1 and 3 within 1 s', async () => {
+    const [n1, n2, n3] = nodes as [Node, Node, Node];
+    const app = await admin(n1, 'POST', '/v1/apps', { name: 'cluster' });
+    const created = await admin(n1, 'POST', '/v1/keys', { appId: app.body.id });
+    const key = created.body.key as string;
+    expect((await proxy(n3, key)).status).toBe(200);
+    // Warm every node's cache, so only the broadcast can tell them.
+    for (const node of nodes) expect((await proxy(node, key)).status).toBe(200);
+    expect((await admin(n2, 'POST', `/v1/keys/${created.body.id}/revoke`)).status).toBe(200);
+    for (const node of [n1, n3]) {
+      const took = await within(1000, async () => (await proxy(node, key)).body.code === 'key_revoked');
+      expect(took).toBeLessThan(1000);
+    }
+  });
+
+  it('disable and enable on one node take effect on the others within 1 s', async () => {
+    const [n1, n2, n3] = nodes as [Node, Node, Node];
+    const app = await admin(n3, 'POST', '/v1/apps', { name: 'toggle' });
+    const created = await admin(n3, 'POST', '/v1/keys', { appId: app.body.id });
+    const key = created.body.key as string;
+    for (const node of nodes) expect((await proxy(node, key)).status).toBe(200);
+    await admin(n1, 'POST', `/v1/keys/${created.body.id}/disable`);
+    expect(await within(1000, async () => (await proxy(n2, key)).body.code === 'key_disabled')).toBeLessThan(1000);
+    await admin(n2, 'POST', `/v1/keys/${created.body.id}/enable`);
+    expect(await within(1000, async () => (await proxy(n3, key)).status === 200)).toBeLessThan(1000);
+  });
+
+  it('an admin token revoked on one node is refused by the others within 1 s', async () => {
+    const [n1, , n3] = nodes as [Node, Node, Node];
+    const made = await admin(n1, 'POST', '/v1/admin-tokens', { name: 'short', scopes: ['read'] });
+    const read = (node: Node) => call('GET', `${node.admin}/v1/apps`, { headers: { authorization: `Bearer ${made.body.token}` } });
+    expect((await read(n3)).status).toBe(200);
+    await admin(n1, 'POST', `/v1/admin-tokens/${made.body.id}/revoke`);
+    expect(await within(1000, async () => (await read(n3)).status === 401)).toBeLessThan(1000);
+  });
+});
