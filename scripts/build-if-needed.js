@@ -21,7 +21,7 @@ const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
 const sources = Math.max(newest(join(root, 'src')), statSync(join(root, 'tsconfig.build.json')).mtimeMs);
 if (sources > built) {
   process.stderr.write('building keygate...\n');
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.js')], { stdio: 'inherit' });
   // tsc keeps unchanged outputs' times; touch the stamp so the next start skips the build.
   const now = new Date();
   (await import('node:fs')).utimesSync(stamp, now, now);

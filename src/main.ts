@@ -12,13 +12,21 @@ import { KeyService } from './keys/service.js';
 import { KeyVerifier } from './keys/verify.js';
 import { createLogger, type Logger } from './log.js';
 import { Authenticate } from './pipeline/authenticate.js';
+import { AuthorizeRoute } from './pipeline/authorize.js';
+import { ApplyLimits } from './pipeline/limits.js';
+import { PlanDirectory } from './plans/directory.js';
+import { Limiter } from './plans/limiter.js';
+import { PlanService } from './plans/service.js';
+import { Metrics } from './monitor/metrics.js';
+import { MemoryCounterStore } from './store/memory/counters.js';
+import { RedisCounterStore } from './store/redis/counters.js';
 import { compose } from './pipeline/compose.js';
 import { startEchoUpstream } from './proxy/echo.js';
 import { Upstreams } from './proxy/forward.js';
 import { prepareRoute, RouteTable } from './proxy/routes.js';
 import { ProxyServer } from './proxy/server.js';
 import { LocalChangeBus, type ChangeBus } from './store/bus.js';
-import type { Stores } from './store/interface.js';
+import type { CounterStore, Stores } from './store/interface.js';
 import { PostgresChangeBus } from './store/postgres/bus.js';
 import { openPostgresStores } from './store/postgres/open.js';
 import { RedisChangeBus } from './store/redis/bus.js';
@@ -106,6 +114,33 @@ async function openChangeBus(config: Config, logger: Logger, notify: Storage['no
 }
 
 /**
+ * Where limits are counted: in Redis for a cluster (exact across nodes), else in this process,
+ * persisted to the database every second.
+ */
+async function openCounters(
+  config: Config,
+  deps: { stores: Stores; redis: Redis | null; logger: Logger; metrics: Metrics; passClock: boolean; clock: Clock },
+): Promise<CounterStore> {
+  if (config.redis && deps.redis) {
+    const counters = new RedisCounterStore(deps.redis, deps.stores.limits, {
+      prefix: config.redis.prefix,
+      failClosed: config.redis.failClosed,
+      passClock: deps.passClock,
+      logger: deps.logger,
+      metrics: deps.metrics,
+    });
+    counters.start();
+    return counters;
+  }
+  if (config.storage.kind === 'postgres') {
+    deps.logger.warn('no redis configured: rate limits and quotas are counted per node; configure redis for exact cluster-wide limits');
+  }
+  const counters = new MemoryCounterStore(deps.stores.limits, deps.logger);
+  await counters.start(deps.clock.now());
+  return counters;
+}
+
+/**
  * The composition root: the only place where backends are chosen and wired together.
  * Starts a gateway (proxy + admin API) for `config` and resolves once both listen.
  */
@@ -122,7 +157,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   try {
     const { stores, notify } = await openStores(config);
     closers.push(() => stores.close());
-    const redis = config.redis ? openRedis(config.redis.url, logger, 'commands') : null;
+    const metrics = new Metrics();
+    const redis = config.redis ? openRedis(config.redis.url, logger, 'commands', { enableAutoPipelining: true, commandTimeout: 1000 }) : null;
     if (redis) closers.push(async () => redis.disconnect());
     const bus = await openChangeBus(config, logger, notify, redis);
     closers.push(() => bus.close());
@@ -141,7 +177,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const verifier = new KeyVerifier(stores.keys, cache, format, clock);
     const auditor = new Auditor(stores.audit, clock);
     const apps = new AppService(stores.apps, auditor, clock);
-    const keys = new KeyService(stores.keys, stores.apps, format, auditor, bus, clock, config.keys.environment as KeyEnvironment);
+    const directory = new PlanDirectory(stores.plans, bus, clock, logger, config.defaultPlan ?? null);
+    await directory.start();
+    closers.push(async () => directory.stop());
+    const plans = new PlanService(stores.plans, stores.keys, directory, auditor, bus, clock, config.routes.map((r) => r.path));
+    const counters = await openCounters(config, { stores, redis, logger, metrics, passClock: options.clock !== undefined, clock });
+    closers.push(() => counters.close());
+    const limiter = new Limiter(directory, counters, clock);
+    const keys = new KeyService(stores.keys, stores.apps, format, auditor, bus, clock, config.keys.environment as KeyEnvironment, (id) => plans.assertExists(id));
     const tokens = new AdminTokenService(stores.tokens, stores.meta, auditor, bus, clock, config.adminToken);
 
     const bootstrap = await tokens.bootstrap();
@@ -163,12 +206,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     closers.push(() => upstreams.close());
 
     // The request pipeline, in its fixed order.
-    const pipeline = compose([new Authenticate(verifier)]);
+    const pipeline = compose([new Authenticate(verifier), new AuthorizeRoute(directory), new ApplyLimits(limiter)]);
     const proxy = new ProxyServer({ routes, pipeline, upstreams, clock, logger, trustProxy: config.proxy.trustProxy });
     const proxyAddress = await listen('proxy', config.proxy.host, config.proxy.port, () => proxy.listen(config.proxy.host, config.proxy.port));
     closers.push(() => proxy.close(config.proxy.shutdownTimeoutMs));
 
-    const admin: AdminApp = await createAdminServer({ apps, keys, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
+    const admin: AdminApp = await createAdminServer({ apps, keys, plans, limiter, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
     closers.push(() => admin.close());
     await listen('admin', config.admin.host, config.admin.port, () => admin.listen({ host: config.admin.host, port: config.admin.port }));
     const adminAddress = admin.server.address() as AddressInfo;

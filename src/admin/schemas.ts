@@ -95,3 +95,51 @@ export const AuditEntry = Type.Object({
   before: NullableMetadata,
   after: NullableMetadata,
 });
+
+export const PlanName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' });
+export const Rate = Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'tokens per second' });
+export const Burst = Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'bucket size' });
+export const Period = Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')]);
+
+export const QuotaInput = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }),
+    period: Period,
+    offset: Type.Optional(Type.String({ maxLength: 20, description: 'wall-clock shift of the window start, e.g. 6h or 14d' })),
+  },
+  { additionalProperties: false },
+);
+
+export const OverrideInput = Type.Object(
+  {
+    route: Type.String({ minLength: 1, maxLength: 200 }),
+    method: Type.Optional(Type.String({ pattern: '^[A-Za-z]+$', maxLength: 20 })),
+    rate: Rate,
+    burst: Burst,
+  },
+  { additionalProperties: false },
+);
+
+export const Plan = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  rate: Type.Number(),
+  burst: Type.Integer(),
+  quota: Type.Union([
+    Type.Object({ limit: Type.Integer(), period: Period, offset: Type.Union([Type.String(), Type.Null()]) }),
+    Type.Null(),
+  ]),
+  timezone: Type.String(),
+  overrides: Type.Array(Type.Object({ route: Type.String(), method: Type.Union([Type.String(), Type.Null()]), rate: Type.Number(), burst: Type.Integer() })),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+export const QuotaState = Type.Object({
+  planId: Type.String(),
+  limit: Type.Integer(),
+  used: Type.Integer(),
+  remaining: Type.Integer(),
+  windowStart: Timestamp,
+  windowEnd: Timestamp,
+});

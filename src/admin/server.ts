@@ -6,6 +6,8 @@ import type { Clock } from '../clock.js';
 import { PublicError, statusOf, type ErrorCode } from '../errors/codes.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from '../errors/problem.js';
 import type { KeyService } from '../keys/service.js';
+import type { Limiter } from '../plans/limiter.js';
+import type { PlanService } from '../plans/service.js';
 import type { Logger } from '../log.js';
 import { StoreConflict, type Scope, type Stores } from '../store/interface.js';
 import { registerRoutes } from './routes/index.js';
@@ -27,6 +29,8 @@ declare module 'fastify' {
 export interface AdminDeps {
   apps: AppService;
   keys: KeyService;
+  plans: PlanService;
+  limiter: Limiter;
   tokens: AdminTokenService;
   stores: Stores;
   clock: Clock;

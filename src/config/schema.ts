@@ -71,6 +71,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    defaultPlan: Type.Optional(Type.String({ minLength: 1, description: 'plan name for keys without a plan' })),
     routes: Type.Array(RouteSchema, {
       default: [{ path: '/demo', upstream: 'builtin:echo' }],
     }),

@@ -56,3 +56,8 @@ export class PublicError extends Error {
     this.name = 'PublicError';
   }
 }
+
+/** A 400 `invalid_request` naming one field, as request validation does. */
+export function invalidField(field: string, message: string): PublicError {
+  return new PublicError('invalid_request', `${field}: ${message}`, { errors: [{ field, message }] });
+}

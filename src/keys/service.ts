@@ -1,6 +1,6 @@
 import type { Actor, Auditor } from '../admin/audit.js';
 import type { Clock } from '../clock.js';
-import { PublicError } from '../errors/codes.js';
+import { invalidField as invalid, PublicError } from '../errors/codes.js';
 import { newId } from '../ids.js';
 import type { ChangeBus } from '../store/bus.js';
 import type { AppStore, Json, KeyChanges, KeyRecord, KeyStatus, KeyStore, Page } from '../store/interface.js';
@@ -52,10 +52,6 @@ export interface UpdateKeyInput {
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-export function invalid(field: string, message: string): PublicError {
-  return new PublicError('invalid_request', `${field}: ${message}`, { errors: [{ field, message }] });
-}
 
 /** Checks whether a plan id may be assigned to a key; throws invalid_request if not. */
 export type PlanCheck = (planId: string) => Promise<void>;
@@ -195,6 +191,11 @@ export class KeyService {
     const view = this.view(after);
     await this.auditor.record(actor, action, after.id, this.view(before), view);
     return view;
+  }
+
+  /** Audits an operation on a key made elsewhere (quota changes). */
+  async audit(actor: Actor, action: string, id: string, before: object | null, after: object | null): Promise<void> {
+    await this.auditor.record(actor, action, id, before, after);
   }
 
   async require(id: string): Promise<KeyRecord> {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors/codes.js';
 import type { Principal } from '../keys/principal.js';
+import type { LimitOutcome } from '../plans/limiter.js';
 import type { Route } from '../proxy/routes.js';
 
 /** Why a stage stopped the request; turned into a problem+json response by the server. */
@@ -35,6 +36,8 @@ export interface RequestContext {
   refusedAppId: string | null;
   /** Response headers later stages add (rate-limit state); sent with the answer either way. */
   headers: Record<string, string> | null;
+  /** Set by the limits stage when the key has a plan. */
+  limit: LimitOutcome | null;
 }
 
 /** A stage returns nothing to go on, or a refusal to stop. It may be async, but needs not be. */

@@ -151,6 +151,7 @@ export class ProxyServer {
       refusedKeyId: null,
       refusedAppId: null,
       headers: null,
+      limit: null,
     };
     this.inflight++;
     (res as TrackedResponse)[SERVER] = this;

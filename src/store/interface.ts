@@ -1,3 +1,5 @@
+import type { BucketParams } from '../limits/token-bucket.js';
+
 /**
  * Storage contracts, one small interface per capability. Every backend (SQLite, PostgreSQL)
  * implements them with the same semantics; the behaviour suite in test/ runs against each.
@@ -155,10 +157,120 @@ export interface MetaStore {
   get(name: string): Promise<string | null>;
 }
 
+export interface QuotaSpec {
+  limit: number;
+  period: 'day' | 'week' | 'month';
+  /** Wall-clock shift of the window start, as written (`6h`, `14d`), or null. */
+  offset: string | null;
+}
+
+export interface ThrottleOverride {
+  /** A route path of keygate.yaml. */
+  route: string;
+  /** Upper-case method, or null for every method. */
+  method: string | null;
+  rate: number;
+  burst: number;
+}
+
+/** A usage plan: a throttle (token bucket), an optional calendar quota, per-route overrides. */
+export interface Plan {
+  id: string;
+  name: string;
+  /** Tokens per second. */
+  rate: number;
+  /** Bucket size. */
+  burst: number;
+  quota: QuotaSpec | null;
+  /** IANA zone the quota windows follow. */
+  timezone: string;
+  overrides: ThrottleOverride[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type PlanChanges = Partial<Pick<Plan, 'name' | 'rate' | 'burst' | 'quota' | 'timezone' | 'overrides'>>;
+
+export interface PlanStore {
+  /** Inserts a plan. Throws StoreConflict on a taken name. */
+  insert(plan: Plan): Promise<void>;
+  get(id: string): Promise<Plan | null>;
+  findByName(name: string): Promise<Plan | null>;
+  list(page: PageRequest): Promise<Page<Plan>>;
+  /** Every plan (plans are few; the gateway keeps them all in memory). */
+  all(): Promise<Plan[]>;
+  /** Applies the changes; the plan, or null if unknown. Throws StoreConflict on a taken name. */
+  update(id: string, changes: PlanChanges, at: number): Promise<Plan | null>;
+  /** Deletes the plan; false if unknown. */
+  delete(id: string): Promise<boolean>;
+}
+
+/**
+ * Durable copies of limit state, so throttles and quotas survive restarts (and, with Redis,
+ * a Redis flush). Quota counts only ever go up through `raiseQuotas`; `setQuota` is for
+ * administrative resets.
+ */
+export interface LimitStateStore {
+  /** Quota counts of windows ending after `now`. */
+  loadQuotas(now: number): Promise<Array<{ key: string; used: number; windowEnd: number }>>;
+  /** The stored count of one quota window, or 0. */
+  getQuota(key: string): Promise<number>;
+  /** Stores each count unless the stored one is higher (several nodes may write). */
+  raiseQuotas(rows: Array<{ key: string; used: number; windowEnd: number }>): Promise<void>;
+  /** Stores the count as given (reset / adjust). */
+  setQuota(key: string, used: number, windowEnd: number): Promise<void>;
+  /** Token-bucket states (theoretical arrival times) still in the future. */
+  loadBuckets(nowUs: number): Promise<Array<{ key: string; tat: number }>>;
+  /** Stores bucket states, replacing older ones. */
+  saveBuckets(rows: Array<{ key: string; tat: number }>): Promise<void>;
+  /** Removes windows and buckets that are over. */
+  prune(now: number): Promise<void>;
+}
+
+/** One limit decision to take atomically: a token from the bucket, and one unit of quota. */
+export interface LimitRequest {
+  bucketKey: string;
+  bucket: BucketParams;
+  quota: { key: string; limit: number; windowEnd: number } | null;
+  /** Now, in epoch ms (the gateway's clock; the Redis store uses Redis's clock in production). */
+  now: number;
+}
+
+export interface LimitDecision {
+  allowed: boolean;
+  refusal: 'rate_limited' | 'quota_exceeded' | 'limiter_unavailable' | null;
+  /** Tokens left in the bucket after this decision. */
+  remaining: number;
+  /** Microseconds until the bucket is full. */
+  resetUs: number;
+  /** When rate limited: microseconds until a token is back. */
+  retryAfterUs: number;
+  /** Quota units used in the window after this decision (-1 without a quota). */
+  quotaUsed: number;
+}
+
+/**
+ * Atomic limit primitives. `decide` checks the bucket, then the quota, and commits both only
+ * if both admit: a throttled or quota-refused call never uses quota or a token. Implementations
+ * never read-then-write across processes (Redis runs one Lua script per decision).
+ */
+export interface CounterStore {
+  /** One decision. The in-memory store answers synchronously. */
+  decide(req: LimitRequest): LimitDecision | Promise<LimitDecision>;
+  /** Units used in a quota window. */
+  quotaUsed(key: string): Promise<number>;
+  /** Resets the window's count to 0 or adds `add` (may be negative); returns the new count. Persisted at once. */
+  adjustQuota(key: string, change: { reset: true } | { add: number }, windowEnd: number): Promise<number>;
+  /** Flushes what is not yet persisted and stops background work. */
+  close(): Promise<void>;
+}
+
 /** Everything a gateway stores in its database. */
 export interface Stores {
   apps: AppStore;
   keys: KeyStore;
+  plans: PlanStore;
+  limits: LimitStateStore;
   tokens: AdminTokenStore;
   audit: AuditLog;
   meta: MetaStore;

@@ -63,6 +63,35 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_plans_and_limits': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('plans')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('rate', 'double precision', (c) => c.notNull())
+        .addColumn('burst', 'integer', (c) => c.notNull())
+        .addColumn('quota_limit', 'bigint')
+        .addColumn('quota_period', 'text')
+        .addColumn('quota_offset', 'text')
+        .addColumn('timezone', 'text', (c) => c.notNull())
+        .addColumn('overrides', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('quota_usage')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('used', 'bigint', (c) => c.notNull())
+        .addColumn('window_end', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('bucket_state')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('tat', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /** Brings the schema up to date. The caller serialises concurrent callers (see postgres/open.ts). */

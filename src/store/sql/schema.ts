@@ -51,7 +51,35 @@ export interface MetaTable {
   value: string;
 }
 
+export interface PlansTable {
+  id: string;
+  name: string;
+  rate: number;
+  burst: number;
+  quota_limit: number | null;
+  quota_period: string | null;
+  quota_offset: string | null;
+  timezone: string;
+  overrides: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface QuotaUsageTable {
+  key: string;
+  used: number;
+  window_end: number;
+}
+
+export interface BucketStateTable {
+  key: string;
+  tat: number;
+}
+
 export interface Database {
+  plans: PlansTable;
+  quota_usage: QuotaUsageTable;
+  bucket_state: BucketStateTable;
   apps: AppsTable;
   keys: KeysTable;
   admin_tokens: AdminTokensTable;

@@ -3,6 +3,8 @@ import type { Stores } from '../interface.js';
 import { SqlAppStore } from './apps.js';
 import { SqlAuditLog, SqlMetaStore } from './audit.js';
 import { SqlKeyStore } from './keys.js';
+import { SqlLimitStateStore } from './limit-state.js';
+import { SqlPlanStore } from './plans.js';
 import type { Database } from './schema.js';
 import { SqlAdminTokenStore } from './tokens.js';
 
@@ -14,6 +16,8 @@ export function sqlStores(db: Kysely<Database>, close: () => Promise<void>): Sto
   return {
     apps: new SqlAppStore(db),
     keys: new SqlKeyStore(db),
+    plans: new SqlPlanStore(db),
+    limits: new SqlLimitStateStore(db),
     tokens: new SqlAdminTokenStore(db),
     audit: new SqlAuditLog(db),
     meta: new SqlMetaStore(db),

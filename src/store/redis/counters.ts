@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../log.js';
+import type { Metrics } from '../../monitor/metrics.js';
+import type { CounterStore, LimitDecision, LimitRequest, LimitStateStore } from '../interface.js';
+import { MemoryCounterStore } from '../memory/counters.js';
+
+const DECIDE = readFileSync(new URL('./decide.lua', import.meta.url), 'utf8');
+const ADJUST = readFileSync(new URL('./adjust.lua', import.meta.url), 'utf8');
+const REFUSALS = [null, 'rate_limited', 'quota_exceeded'] as const;
+const QUOTA_GRACE_MS = 3_600_000;
+
+type Reply = [number, number, number, number, number, number, number];
+
+interface LimitCommands {
+  kgDecide(bucket: string, quota: string, interval: number, tolerance: number, limit: number, ttl: number, floor: number, now: string): Promise<Reply>;
+  kgAdjust(quota: string, op: 'set' | 'add', value: number, floor: number, ttl: number): Promise<number>;
+}
+
+export interface RedisCounterOptions {
+  prefix: string;
+  /** Refuse with 503 while Redis is unreachable instead of limiting locally. */
+  failClosed: boolean;
+  /** Pass the gateway's clock to Redis instead of Redis TIME (tests with an injected clock). */
+  passClock: boolean;
+  logger: Logger;
+  metrics: Metrics;
+  flushMs?: number;
+}
+
+/**
+ * Limits shared by every node, decided in Redis by one Lua script per decision (one round
+ * trip; concurrent decisions share round trips through ioredis auto-pipelining). Exact across
+ * nodes, on Redis's clock.
+ *
+ * Failure policy: when Redis does not answer, this node decides locally with each plan's full
+ * budget (or refuses with 503 `limiter_unavailable` if `failClosed`), counting the quota it
+ * admits; when Redis is back, those counts are added to Redis and decisions return there.
+ * Quota counts are also persisted to the database (at most `flushMs` behind), and a count
+ * missing from Redis (restart, flush) restarts from the persisted one.
+ */
+export class RedisCounterStore implements CounterStore {
+  private readonly redis: Redis & LimitCommands;
+  private readonly local: MemoryCounterStore;
+  /** Last known count per quota key (from Redis replies or the database). */
+  private readonly known = new Map<string, { used: number; windowEnd: number }>();
+  private readonly dirty = new Set<string>();
+  private readonly loadingFloor = new Map<string, Promise<number>>();
+  /** Counts each quota key had when the outage began (to add only the local increments later). */
+  private outageSeeds: Map<string, number> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    redis: Redis,
+    private readonly state: LimitStateStore,
+    private readonly options: RedisCounterOptions,
+  ) {
+    redis.defineCommand('kgDecide', { numberOfKeys: 2, lua: DECIDE });
+    redis.defineCommand('kgAdjust', { numberOfKeys: 1, lua: ADJUST });
+    this.redis = redis as Redis & LimitCommands;
+    this.local = new MemoryCounterStore(null, options.logger);
+    redis.on('ready', () => void this.recover());
+    options.metrics.limiterState.set(redis.status === 'ready' ? 1 : 0);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.options.flushMs ?? 1000);
+    this.timer.unref();
+  }
+
+  private key(k: string): string {
+    return this.options.prefix + k;
+  }
+
+  async decide(req: LimitRequest): Promise<LimitDecision> {
+    if (this.outageSeeds !== null) return this.decideLocally(req);
+    const quota = req.quota;
+    const floor = quota === null ? 0 : (this.known.get(quota.key)?.used ?? (await this.floor(quota.key)));
+    let reply: Reply;
+    try {
+      reply = await this.redis.kgDecide(
+        this.key(req.bucketKey),
+        quota === null ? '' : this.key(quota.key),
+        req.bucket.intervalUs,
+        req.bucket.toleranceUs,
+        quota?.limit ?? 0,
+        quota === null ? 0 : Math.max(1000, quota.windowEnd - req.now + QUOTA_GRACE_MS),
+        floor,
+        this.options.passClock ? String(req.now * 1000) : '',
+      );
+    } catch (err) {
+      this.enterOutage(err as Error);
+      return this.decideLocally(req);
+    }
+    const [allowed, refusal, remaining, retryAfterUs, resetUs, quotaUsed] = reply;
+    if (quota !== null && quotaUsed >= 0) this.observe(quota.key, quotaUsed, quota.windowEnd);
+    return { allowed: allowed === 1, refusal: REFUSALS[refusal] ?? null, remaining, resetUs, retryAfterUs, quotaUsed: quota === null ? -1 : quotaUsed };
+  }
+
+  private observe(key: string, used: number, windowEnd: number): void {
+    const prev = this.known.get(key);
+    if (prev === undefined || prev.used !== used) {
+      this.known.set(key, { used, windowEnd });
+      this.dirty.add(key);
+    }
+  }
+
+  /** The persisted count of a quota window, read once per key. */
+  private floor(key: string): Promise<number> {
+    let pending = this.loadingFloor.get(key);
+    if (!pending) {
+      pending = this.state
+        .getQuota(key)
+        .catch(() => 0)
+        .finally(() => this.loadingFloor.delete(key));
+      this.loadingFloor.set(key, pending);
+    }
+    return pending;
+  }
+
+  private decideLocally(req: LimitRequest): LimitDecision {
+    this.options.metrics.limiterFallback.inc();
+    if (this.options.failClosed) {
+      return { allowed: false, refusal: 'limiter_unavailable', remaining: 0, resetUs: 0, retryAfterUs: 1_000_000, quotaUsed: -1 };
+    }
+    if (req.quota !== null && this.outageSeeds !== null && !this.outageSeeds.has(req.quota.key)) {
+      const seed = this.known.get(req.quota.key)?.used ?? 0;
+      this.outageSeeds.set(req.quota.key, seed);
+      this.local.seedQuota(req.quota.key, seed, req.quota.windowEnd);
+    }
+    return this.local.decide(req);
+  }
+
+  private enterOutage(err: Error): void {
+    this.options.metrics.limiterErrors.inc();
+    if (this.outageSeeds !== null) return;
+    this.outageSeeds = new Map();
+    this.options.metrics.limiterState.set(0);
+    this.options.logger.warn(
+      { err: err.message, failClosed: this.options.failClosed },
+      this.options.failClosed ? 'Redis unreachable: refusing limited calls (failClosed)' : 'Redis unreachable: limiting locally until it is back',
+    );
+  }
+
+  /** Redis is back: hand over what was admitted locally, then decide in Redis again. */
+  private async recover(): Promise<void> {
+    const seeds = this.outageSeeds;
+    if (seeds === null) return;
+    const counts = this.local.drainQuotaCounts();
+    try {
+      for (const c of counts) {
+        const added = c.used - (seeds.get(c.key) ?? 0);
+        if (added <= 0) continue;
+        const floor = this.known.get(c.key)?.used ?? (await this.floor(c.key));
+        const used = await this.redis.kgAdjust(this.key(c.key), 'add', added, floor, Math.max(1000, c.windowEnd - Date.now() + QUOTA_GRACE_MS));
+        this.observe(c.key, used, c.windowEnd);
+      }
+    } catch (err) {
+      // Still not usable: keep limiting locally with the counts so far.
+      for (const c of counts) this.local.seedQuota(c.key, c.used, c.windowEnd);
+      this.options.logger.warn({ err: (err as Error).message }, 'Redis back but not usable yet');
+      return;
+    }
+    this.outageSeeds = null;
+    this.options.metrics.limiterState.set(1);
+    this.options.logger.info({ handedOver: counts.length }, 'Redis reachable again: limits are shared again');
+  }
+
+  async quotaUsed(key: string): Promise<number> {
+    try {
+      const value = await this.redis.get(this.key(key));
+      if (value !== null) return Number(value);
+    } catch {
+      // fall through to what is known
+    }
+    return this.known.get(key)?.used ?? (await this.floor(key));
+  }
+
+  async adjustQuota(key: string, change: { reset: true } | { add: number }, windowEnd: number): Promise<number> {
+    const ttl = Math.max(1000, windowEnd - Date.now() + QUOTA_GRACE_MS);
+    const floor = this.known.get(key)?.used ?? (await this.floor(key));
+    const used = 'reset' in change ? await this.redis.kgAdjust(this.key(key), 'set', 0, 0, ttl) : await this.redis.kgAdjust(this.key(key), 'add', change.add, floor, ttl);
+    this.known.set(key, { used, windowEnd });
+    this.dirty.delete(key);
+    await this.state.setQuota(key, used, windowEnd);
+    return used;
+  }
+
+  /** Persists observed quota counts (monotonic: other nodes may have written higher ones). */
+  async flush(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const rows = [...this.dirty].map((key) => ({ key, ...this.known.get(key)! }));
+    this.dirty.clear();
+    try {
+      await this.state.raiseQuotas(rows);
+    } catch (err) {
+      for (const r of rows) this.dirty.add(r.key);
+      this.options.logger.warn({ err: (err as Error).message }, 'quota counts not persisted; will retry');
+    }
+    const now = Date.now();
+    for (const [key, q] of this.known) if (q.windowEnd + QUOTA_GRACE_MS < now && !this.dirty.has(key)) this.known.delete(key);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+}
