@@ -93,7 +93,8 @@ async function listen<T>(what: string, host: string, port: number, start: () => 
  * The change bus: Redis pub/sub when Redis is configured, else PostgreSQL LISTEN/NOTIFY for a
  * PostgreSQL cluster, else in-process only (a single SQLite node).
  */
-async function openChangeBus(config: Config, logger: Logger, notify: Storage['notify'], redis: Redis | null): Promise<ChangeBus> {
+async function openChangeBus(config: Config, logger: Logger, notify: Storage['notify'], redis: Redis | null, metrics: Metrics): Promise<ChangeBus> {
+  const failed = () => metrics.busPublishFailures.inc();
   if (config.redis && redis) {
     const subscriber = openRedis(config.redis.url, logger, 'subscribe', { enableOfflineQueue: true });
     try {
@@ -101,12 +102,12 @@ async function openChangeBus(config: Config, logger: Logger, notify: Storage['no
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'Redis unreachable at start: caches use a 1 s TTL until it answers');
     }
-    const bus = new RedisChangeBus(redis, subscriber, config.redis.prefix, logger);
+    const bus = new RedisChangeBus(redis, subscriber, config.redis.prefix, logger, failed);
     await bus.start();
     return bus;
   }
   if (config.storage.kind === 'postgres' && notify) {
-    const bus = new PostgresChangeBus(config.storage.url, notify, logger);
+    const bus = new PostgresChangeBus(config.storage.url, notify, logger, failed);
     await bus.start();
     return bus;
   }
@@ -160,7 +161,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const metrics = new Metrics();
     const redis = config.redis ? openRedis(config.redis.url, logger, 'commands', { enableAutoPipelining: true, commandTimeout: 1000 }) : null;
     if (redis) closers.push(async () => redis.disconnect());
-    const bus = await openChangeBus(config, logger, notify, redis);
+    const bus = await openChangeBus(config, logger, notify, redis, metrics);
     closers.push(() => bus.close());
 
     const format = new KeyFormat(config.keys.prefix);
@@ -211,7 +212,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const proxyAddress = await listen('proxy', config.proxy.host, config.proxy.port, () => proxy.listen(config.proxy.host, config.proxy.port));
     closers.push(() => proxy.close(config.proxy.shutdownTimeoutMs));
 
-    const admin: AdminApp = await createAdminServer({ apps, keys, plans, limiter, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
+    const admin: AdminApp = await createAdminServer({ apps, keys, plans, limiter, metrics, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
     closers.push(() => admin.close());
     await listen('admin', config.admin.host, config.admin.port, () => admin.listen({ host: config.admin.host, port: config.admin.port }));
     const adminAddress = admin.server.address() as AddressInfo;

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import { PublicError, statusOf, type ErrorCode } from '../errors/codes.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from '../errors/problem.js';
 import type { KeyService } from '../keys/service.js';
+import type { Metrics } from '../monitor/metrics.js';
 import type { Limiter } from '../plans/limiter.js';
 import type { PlanService } from '../plans/service.js';
 import type { Logger } from '../log.js';
@@ -31,6 +32,7 @@ export interface AdminDeps {
   keys: KeyService;
   plans: PlanService;
   limiter: Limiter;
+  metrics: Metrics;
   tokens: AdminTokenService;
   stores: Stores;
   clock: Clock;
@@ -105,7 +107,7 @@ export async function createAdminServer(deps: AdminDeps): Promise<AdminApp> {
 
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
-    if (config.public || (config.url === '/metrics' && deps.metricsPublic)) return;
+    if (config.public) return;
     const presented = bearer(request);
     if (!presented) throw new PublicError('unauthorized', 'send an admin token: Authorization: Bearer kga_...');
     const caller = await deps.tokens.authenticate(presented);

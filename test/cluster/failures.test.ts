@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { createDatabase, postgresBackend, title } from '../support/backends.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startPostgres, startRedis, type TestServer } from '../support/servers.js';
@@ -15,6 +17,13 @@ async function within(ms: number, probe: () => Promise<boolean>): Promise<number
   }
   throw new Error(`condition not met within ${ms} ms`);
 }
+
+async function withPlan(gw: TestGateway, body: Record<string, unknown>) {
+  const plan = await gw.admin('POST', '/v1/plans', { name: `p${Math.random().toString(36).slice(2, 8)}`, ...body });
+  expect(plan.status, plan.text).toBe(201);
+  return gw.newKey({ planId: plan.body.id });
+}
+const call = (gw: TestGateway, key: string) => gw.proxy('/demo/x', { headers: { 'x-api-key': key } });
 
 const proxied = async (gw: TestGateway, key: string) => (await gw.proxy('/demo/x', { headers: { 'x-api-key': key } })).body;
 
@@ -56,6 +65,67 @@ describe.skipIf(postgresBackend.skip !== null)(`failure policies — ${title(pos
     await within(1000, async () => (await proxied(b, second.key)).method === 'GET');
     await a.admin('POST', `/v1/keys/${second.id}/revoke`);
     expect(await within(1000, async () => (await proxied(b, second.key)).code === 'key_revoked')).toBeLessThan(1000);
+  });
+
+  it('does not hand out a fresh quota after Redis loses its data', async () => {
+    const storage = await postgresBackend.fresh();
+    const gw = await startTestGateway(storage, { clock: new ManualClock(Date.parse('2026-11-27T10:00:00Z')) });
+    try {
+      const { key, id } = await withPlan(gw, { rate: 1000, burst: 1000, quota: { limit: 6, period: 'day' } });
+      for (let i = 0; i < 4; i++) expect((await call(gw, key)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1500)); // counts reach the database within a second
+      const redis = new Redis(storage.redis!.url);
+      const keys = await redis.keys(`${storage.redis!.prefix}*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+      redis.disconnect();
+      expect((await call(gw, key)).status).toBe(200);
+      expect((await call(gw, key)).status).toBe(200);
+      expect((await call(gw, key)).body.code).toBe('quota_exceeded');
+      expect((await gw.admin('GET', `/v1/keys/${id}/quota`)).body.used).toBe(6);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('Redis down: limits fall back to this node (counting what it admits), hand the counts over when Redis is back', async () => {
+    let redis = await startRedis();
+    cleanup.push(() => redis.stop());
+    const storage = { postgres: await createDatabase(inject('pgUrl')!) };
+    const gw = await startTestGateway({ storage, redis: { url: redis.url, prefix: 'kgout:' }, dataDir: mkdtempSync(join(tmpdir(), 'kg-')) });
+    cleanup.push(() => gw.close());
+    const { key, id } = await withPlan(gw, { rate: 1000, burst: 1000, quota: { limit: 10, period: 'day' } });
+    for (let i = 0; i < 3; i++) expect((await proxied(gw, key)).method).toBe('GET');
+    await redis.stop();
+    for (let i = 0; i < 4; i++) expect((await proxied(gw, key)).method).toBe('GET');
+    const metrics = await gw.admin('GET', '/metrics');
+    expect(metrics.text).toMatch(/keygate_limiter_redis_up 0/);
+    expect(metrics.text).toMatch(/keygate_limiter_fallback_decisions_total [1-9]/);
+    // The local budget continues from the last known count: 10 - 3 - 4 = 3 more.
+    const local = [];
+    for (let i = 0; i < 5; i++) local.push((await gw.proxy('/demo/x', { headers: { 'x-api-key': key } })).status);
+    expect(local).toEqual([200, 200, 200, 429, 429]);
+
+    redis = await startRedis(redis.port); // empty: it lost everything
+    await within(10_000, async () => (await gw.admin('GET', '/metrics')).text.includes('keygate_limiter_redis_up 1'));
+    const quota = await gw.admin('GET', `/v1/keys/${id}/quota`);
+    expect(quota.body.used).toBe(10);
+    expect((await gw.proxy('/demo/x', { headers: { 'x-api-key': key } })).body.code).toBe('quota_exceeded');
+  });
+
+  it('Redis down with failClosed: limited calls are refused with 503', async () => {
+    const redis = await startRedis();
+    cleanup.push(() => redis.stop());
+    const storage = { postgres: await createDatabase(inject('pgUrl')!) };
+    const gw = await startTestGateway({ storage, redis: { url: redis.url, prefix: 'kgfc:', failClosed: true }, dataDir: mkdtempSync(join(tmpdir(), 'kg-')) });
+    cleanup.push(() => gw.close());
+    const { key } = await withPlan(gw, { rate: 1000, burst: 1000 });
+    expect((await proxied(gw, key)).method).toBe('GET');
+    await redis.stop();
+    const refused = await gw.proxy('/demo/x', { headers: { 'x-api-key': key } });
+    expect(refused.status).toBe(503);
+    expect(refused.body.code).toBe('limiter_unavailable');
+    expect(refused.headers['retry-after']).toBe('1');
   });
 
   it('PostgreSQL without Redis: changes are broadcast with LISTEN/NOTIFY', async () => {

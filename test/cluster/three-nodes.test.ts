@@ -105,4 +105,32 @@ describe.skipIf(postgresBackend.skip !== null)(`three gateway nodes — ${title(
     await admin(n1, 'POST', `/v1/admin-tokens/${made.body.id}/revoke`);
     expect(await within(1000, async () => (await read(n3)).status === 401)).toBeLessThan(1000);
   });
+
+  it('limits stay exact when one key is hammered through all three nodes at once', async () => {
+    const [n1, n2, n3] = nodes as [Node, Node, Node];
+    const app = await admin(n1, 'POST', '/v1/apps', { name: 'hammer' });
+    const throttle = await admin(n2, 'POST', '/v1/plans', { name: 'hammer-throttle', rate: 0.0001, burst: 30 });
+    const quota = await admin(n3, 'POST', '/v1/plans', { name: 'hammer-quota', rate: 1000, burst: 1000, quota: { limit: 20, period: 'day' } });
+    const k1 = (await admin(n1, 'POST', '/v1/keys', { appId: app.body.id, planId: throttle.body.id })).body.key as string;
+    const k2 = (await admin(n1, 'POST', '/v1/keys', { appId: app.body.id, planId: quota.body.id })).body.key as string;
+    const hammer = async (key: string, n: number) =>
+      (await Promise.all(Array.from({ length: n }, (_, i) => proxy(nodes[i % 3]!, key)))).map((r) => r.status);
+    const throttled = await hammer(k1, 150);
+    expect(throttled.filter((s) => s === 200)).toHaveLength(30);
+    expect(throttled.filter((s) => s === 429)).toHaveLength(120);
+    const quotaed = await hammer(k2, 90);
+    expect(quotaed.filter((s) => s === 200)).toHaveLength(20);
+    expect(quotaed.filter((s) => s === 429)).toHaveLength(70);
+  });
+
+  it('a plan change on one node takes effect on the others within 1 s', async () => {
+    const [n1, n2, n3] = nodes as [Node, Node, Node];
+    const app = await admin(n1, 'POST', '/v1/apps', { name: 'plan-change' });
+    const plan = await admin(n1, 'POST', '/v1/plans', { name: 'tight', rate: 0.0001, burst: 1 });
+    const key = (await admin(n1, 'POST', '/v1/keys', { appId: app.body.id, planId: plan.body.id })).body.key as string;
+    expect((await proxy(n3, key)).status).toBe(200);
+    expect((await proxy(n3, key)).status).toBe(429);
+    await admin(n2, 'PATCH', `/v1/plans/${plan.body.id}`, { burst: 50 });
+    expect(await within(1000, async () => (await proxy(n3, key)).status === 200)).toBeLessThan(1000);
+  });
 });

@@ -95,3 +95,34 @@ describe('start-up errors are one clear line, never a stack trace', () => {
     }
   });
 });
+
+describe('a crash loses at most the last second of counts', () => {
+  it('keeps quota counts written a second before SIGKILL', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'kg-crash-'));
+    const proxyPort = await freePort();
+    const adminPort = await freePort();
+    const token = 'a-root-token-for-this-test-only';
+    const env = { KEYGATE_ADMIN_TOKEN: token, KEYGATE_PROXY_PORT: String(proxyPort), KEYGATE_ADMIN_PORT: String(adminPort) };
+    const { call } = await import('../support/http.js');
+    const admin = (m: string, p: string, b?: unknown) => call(m, `http://127.0.0.1:${adminPort}${p}`, { headers: { authorization: `Bearer ${token}` }, body: b });
+    let gw = spawnKeygate(['start'], { cwd, env });
+    try {
+      await gw.waitFor(/keygate started/);
+      const plan = await admin('POST', '/v1/plans', { name: 'crash', rate: 1000, burst: 1000, quota: { limit: 100, period: 'month' } });
+      const app = await admin('POST', '/v1/apps', { name: 'crash' });
+      const key = await admin('POST', '/v1/keys', { appId: app.body.id, planId: plan.body.id });
+      for (let i = 0; i < 9; i++) {
+        const r = await call('GET', `http://127.0.0.1:${proxyPort}/demo/x`, { headers: { 'x-api-key': key.body.key } });
+        expect(r.status).toBe(200);
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      gw.child.kill('SIGKILL');
+      await gw.exited();
+      gw = spawnKeygate(['start'], { cwd, env });
+      await gw.waitFor(/keygate started/);
+      expect((await admin('GET', `/v1/keys/${key.body.id}/quota`)).body.used).toBe(9);
+    } finally {
+      await gw.stop('SIGKILL');
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { appsList } from './apps.list.js';
 import { appsUpdate } from './apps.update.js';
 import { auditList } from './audit.list.js';
 import { health } from './health.js';
+import { metrics } from './metrics.js';
 import { keysCreate } from './keys.create.js';
 import { keysList } from './keys.list.js';
 import { keysRevoke } from './keys.revoke.js';
@@ -15,7 +16,7 @@ import { plansList } from './plans.list.js';
 import { plansUpdate } from './plans.update.js';
 
 export function registerRoutes(app: AdminApp, deps: AdminDeps): void {
-  for (const register of [health, appsCreate, appsList, appsUpdate, keysCreate, keysList, keysUpdate, keysRevoke, keysQuota, plansCreate, plansList, plansUpdate, adminTokens, auditList]) {
+  for (const register of [health, metrics, appsCreate, appsList, appsUpdate, keysCreate, keysList, keysUpdate, keysRevoke, keysQuota, plansCreate, plansList, plansUpdate, adminTokens, auditList]) {
     register(app, deps);
   }
 }

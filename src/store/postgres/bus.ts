@@ -23,6 +23,8 @@ export class PostgresChangeBus implements ChangeBus {
     private readonly url: string,
     private readonly notify: (channel: string, payload: string) => Promise<void>,
     private readonly logger: Logger,
+    /** Called when a change cannot be broadcast (a metric). */
+    private readonly onPublishFailure: () => void = () => {},
   ) {}
 
   /** Connects and listens; on failure keeps retrying in the background. Never throws. */
@@ -75,6 +77,7 @@ export class PostgresChangeBus implements ChangeBus {
     try {
       await this.notify(CHANNEL, encodeChange(this.node, change));
     } catch (err) {
+      this.onPublishFailure();
       this.logger.warn({ err: (err as Error).message, change: change.kind }, 'change broadcast failed; other nodes rely on their cache TTL');
     }
   }

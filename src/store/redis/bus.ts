@@ -16,13 +16,14 @@ export class RedisChangeBus implements ChangeBus {
   private readonly channel: string;
   private ready = false;
   private everReady = false;
-  publishFailures = 0;
 
   constructor(
     private readonly publisher: Redis,
     private readonly subscriber: Redis,
     prefix: string,
     private readonly logger: Logger,
+    /** Called when a change cannot be broadcast (a metric). */
+    private readonly onPublishFailure: () => void = () => {},
   ) {
     this.channel = `${prefix}changes`;
     subscriber.on('message', (channel: string, message: string) => {
@@ -67,7 +68,7 @@ export class RedisChangeBus implements ChangeBus {
     try {
       await this.publisher.publish(this.channel, encodeChange(this.node, change));
     } catch (err) {
-      this.publishFailures++;
+      this.onPublishFailure();
       this.logger.warn({ err: (err as Error).message, change: change.kind }, 'change broadcast failed; other nodes rely on their cache TTL');
     }
   }
