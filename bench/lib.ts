@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
@@ -22,6 +22,13 @@ export function pinned(cpu: 'server' | 'load', cmd: string, args: string[]): [st
 
 /** Node flags for the processes under test: a larger young generation, as bin/keygate.js sets. */
 export const NODE_FLAGS = ['--max-semi-space-size=64'];
+
+/** Moves a running process (and its threads) to the load generator's CPUs. */
+export function pinToLoadCpu(pid: number | null): void {
+  if (!TASKSET || pid === null) return;
+  const list = CPUS > 2 ? `0-${CPUS - 2}` : '0';
+  spawnSync('taskset', ['-a', '-cp', list, String(pid)]);
+}
 
 export interface Proc {
   child: ChildProcess;
@@ -70,8 +77,23 @@ export async function startNode(
   };
 }
 
+/** CPU time (user + system) a process has used so far, in microseconds; null if unknown. */
+export function cpuTimeUs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks / CLOCK_TICKS) * 1e6;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
 export interface LoadResult {
   rps: number;
+  /** Requests completed in the measured run. */
+  requests: number;
   p50: number;
   p99: number;
   errors: number;
@@ -95,17 +117,19 @@ export async function load(url: string, headers: Record<string, string>, connect
     const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
     const out = r.stdout;
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+    const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
     const p50 = ms(/50%\s+(\S+)/.exec(out)?.[1] ?? '');
     const p99 = ms(/99%\s+(\S+)/.exec(out)?.[1] ?? '');
     const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
     const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
     const errors = errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
     if (!Number.isFinite(rps)) throw new Error(`wrk failed: ${r.stderr}${out}`);
-    return { rps, p50, p99, errors, non2xx };
+    return { rps, requests, p50, p99, errors, non2xx };
   }
   const result = await autocannon({ url, connections, duration: seconds, headers });
   return {
     rps: result.requests.average,
+    requests: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,

@@ -10,17 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { gatewayBin, latencyAtRate, load, loadTool, median, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
+import { cpuTimeUs, gatewayBin, latencyAtRate, pinToLoadCpu, load, loadTool, median, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
 import pg from 'pg';
 import { postgresMissing, redisMissing, startPostgres, startRedis, type TestServer } from '../test/support/servers.js';
 import { verifyBench } from './verify.js';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
-    targets: { type: 'string', default: 'bare,sqlite,postgres' },
+    targets: { type: 'string', default: 'bare,sqlite,postgres,redis' },
     rate: { type: 'string', default: '2000' },
   },
 });
@@ -73,7 +73,9 @@ async function startKeygate(upstream: string, storage: string, extra = ''): Prom
     return json;
   };
   const app = await admin('/v1/apps', { name: 'bench' });
-  const key = await admin('/v1/keys', { appId: app.id });
+  // The full pipeline: a plan with a throttle and a quota, generous enough never to refuse.
+  const plan = await admin('/v1/plans', { name: 'bench', rate: 1_000_000, burst: 1_000_000, quota: { limit: 1_000_000_000_000, period: 'month' } });
+  const key = await admin('/v1/keys', { appId: app.id, planId: plan.id });
   return { proc, url: `http://127.0.0.1:${proxyPort}/bench/items`, headers: { 'x-api-key': key.key! } };
 }
 
@@ -84,6 +86,8 @@ async function clusterServers(): Promise<{ pg: TestServer; redis: TestServer }> 
     const missing = postgresMissing() ?? redisMissing();
     if (missing) throw new Error(`cannot run the PostgreSQL/Redis targets: ${missing}`);
     servers = { pg: await startPostgres(), redis: await startRedis() };
+    // Database servers run beside the upstream and the load generator, not on the gateway's CPU.
+    for (const server of [servers.pg, servers.redis]) pinToLoadCpu(server.pid());
   }
   return servers;
 }
@@ -111,16 +115,23 @@ const targets: Target[] = [
   },
   {
     name: 'sqlite',
-    label: 'keygate, SQLite (key check)',
+    label: 'keygate, SQLite, in-process limits',
     start: (upstream) => startKeygate(upstream, 'storage: { sqlite: keygate.db }'),
   },
   {
     name: 'postgres',
-    label: 'keygate, PostgreSQL + Redis bus (warm cache)',
+    label: 'keygate, PostgreSQL (warm cache), node limits',
+    async start(upstream) {
+      const { pg: server } = await clusterServers();
+      return startKeygate(upstream, `storage: { postgres: "${await freshDatabase(server.url)}" }`);
+    },
+  },
+  {
+    name: 'redis',
+    label: 'keygate, PostgreSQL + Redis, exact shared limits',
     async start(upstream) {
       const { pg: server, redis } = await clusterServers();
-      const db = await freshDatabase(server.url);
-      return startKeygate(upstream, `storage: { postgres: "${db}" }\nredis: "${redis.url}"`);
+      return startKeygate(upstream, `storage: { postgres: "${await freshDatabase(server.url)}" }\nredis: "${redis.url}"`);
     },
   },
 ];
@@ -130,19 +141,23 @@ async function main() {
   process.stderr.write(`load: ${loadTool}, ${connections} connections, ${seconds}s x ${rounds} rounds, targets: ${chosen.map((t) => t.name).join(', ')}\n`);
   const up = await startNode(join(ROOT, 'bench/upstream.js'), [], { PORT: '0' }, /listening (\d+)/, 'load');
   const upstream = `http://127.0.0.1:${up.match[1]}`;
-  const results = new Map<string, Array<LoadResult & { fixedP50: number; fixedP99: number }>>();
+  const results = new Map<string, Array<LoadResult & { cpuPerRequest: number; fixedP50: number; fixedP99: number }>>();
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const target of chosen) {
+      // Alternate the order every round, so a drift of the machine's speed hits every target alike.
+      for (const target of round % 2 === 1 ? chosen : [...chosen].reverse()) {
         const { proc, url, headers } = await target.start(upstream);
         try {
           await load(url, headers, connections, 2); // warm-up: JIT, pools, caches
+          const cpu0 = cpuTimeUs(proc.child.pid);
           const r = await load(url, headers, connections, seconds);
+          const cpu1 = cpuTimeUs(proc.child.pid);
+          const cpuPerRequest = cpu0 !== null && cpu1 !== null && r.requests > 0 ? (cpu1 - cpu0) / r.requests : NaN;
           if (r.non2xx > 0 || r.errors > 0) process.stderr.write(`  ! ${target.name}: ${r.non2xx} non-2xx, ${r.errors} socket errors\n`);
           const fixed = await latencyAtRate(url, headers, rate, connections, seconds);
-          results.set(target.name, [...(results.get(target.name) ?? []), { ...r, fixedP50: fixed.p50, fixedP99: fixed.p99 }]);
+          results.set(target.name, [...(results.get(target.name) ?? []), { ...r, cpuPerRequest, fixedP50: fixed.p50, fixedP99: fixed.p99 }]);
           process.stderr.write(
-            `  round ${round} ${target.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s (p99 ${r.p99.toFixed(2)} ms) | at ${rate}/s: p50 ${fixed.p50.toFixed(2)} ms p99 ${fixed.p99.toFixed(2)} ms\n`,
+            `  round ${round} ${target.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s, ${cpuPerRequest.toFixed(1)} us CPU/req | at ${rate}/s: p50 ${fixed.p50.toFixed(2)} ms p99 ${fixed.p99.toFixed(2)} ms\n`,
           );
         } finally {
           await proc.stop();
@@ -160,23 +175,29 @@ async function main() {
       name: t.name,
       label: t.label,
       rps: median(rs.map((r) => r.rps)),
+      cpu: median(rs.map((r) => r.cpuPerRequest)),
       p99: median(rs.map((r) => r.p99)),
       fixedP50: median(rs.map((r) => r.fixedP50)),
       fixedP99: median(rs.map((r) => r.fixedP99)),
     };
   });
   const base = summary.find((s) => s.name === 'bare');
+  // The ratio is taken round by round (each target against the baseline of the same round),
+  // then the median: a machine that speeds up or slows down between rounds cancels out.
+  const bareRounds = results.get('bare');
+  const ratioOf = (name: string) =>
+    bareRounds ? median(results.get(name)!.map((r, i) => r.rps / bareRounds[i]!.rps)) : NaN;
   const lines = [
     '',
     `medians of ${rounds} interleaved rounds; throughput at ${connections} connections (saturated), latency at a fixed ${rate} req/s over ${connections} connections`,
     '',
-    `target                                          req/s   ratio | p50 ms   p99 ms   p99 added`,
+    `target                                          req/s   ratio  CPU us/req | p50 ms   p99 ms   p99 added`,
   ];
   for (const s of summary) {
-    const ratio = base ? (s.rps / base.rps).toFixed(3) : '-';
+    const ratio = base ? ratioOf(s.name).toFixed(3) : '-';
     const added = base ? (s.fixedP99 - base.fixedP99).toFixed(2) : '-';
     lines.push(
-      `${s.label.padEnd(46)} ${s.rps.toFixed(0).padStart(7)}   ${ratio.padStart(5)} | ${s.fixedP50.toFixed(2).padStart(6)}   ${s.fixedP99.toFixed(2).padStart(6)}   ${added.padStart(6)} ms`,
+      `${s.label.padEnd(46)} ${s.rps.toFixed(0).padStart(7)}   ${ratio.padStart(5)}  ${s.cpu.toFixed(1).padStart(10)} | ${s.fixedP50.toFixed(2).padStart(6)}   ${s.fixedP99.toFixed(2).padStart(6)}   ${added.padStart(6)} ms`,
     );
   }
   const verify = await verifyBench();
@@ -185,7 +206,11 @@ async function main() {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(
     join(ROOT, 'bench/results/latest.json'),
-    JSON.stringify({ at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, summary, verify }, null, 2) + '\n',
+    JSON.stringify(
+      { at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, summary: summary.map((s) => ({ ...s, ratio: base ? ratioOf(s.name) : null })), rounds_detail: Object.fromEntries(results), verify },
+      null,
+      2,
+    ) + '\n',
   );
 }
 

@@ -99,3 +99,58 @@ describe('keygate CLI over the admin API', () => {
     expect(err).toMatch(/unauthorized/);
   });
 });
+
+describe('keygate plans and quotas', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway(await sqliteBackend.fresh(), { config: { routes: [{ path: '/demo', upstream: 'builtin:echo' }, { path: '/search', upstream: 'builtin:echo' }] } });
+  });
+  afterAll(() => gw?.close());
+
+  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) }, { KEYGATE_ADMIN_URL: gw.adminUrl, KEYGATE_ADMIN_TOKEN: ROOT_TOKEN });
+    return { code, out, err };
+  }
+
+  it('creates, lists and updates plans, and shows and changes a key quota', async () => {
+    const made = await cli('--json', 'plans', 'create', 'silver', '--rate', '5', '--burst', '10', '--quota', '1000/day', '--quota-offset', '6h', '--timezone', 'Europe/Berlin', '--override', '/search:GET:1:2', '--override', '/demo:*:2:4');
+    expect(made.code, made.err).toBe(0);
+    const plan = JSON.parse(made.out);
+    expect(plan).toMatchObject({
+      name: 'silver',
+      rate: 5,
+      burst: 10,
+      timezone: 'Europe/Berlin',
+      quota: { limit: 1000, period: 'day', offset: '6h' },
+      overrides: [
+        { route: '/search', method: 'GET', rate: 1, burst: 2 },
+        { route: '/demo', method: null, rate: 2, burst: 4 },
+      ],
+    });
+    const table = await cli('plans', 'list');
+    expect(table.out).toMatch(/silver/);
+    expect(table.out).toMatch(/1000\/day from \+6h/);
+    const updated = await cli('--json', 'plans', 'update', plan.id, '--burst', '20', '--no-quota');
+    expect(JSON.parse(updated.out)).toMatchObject({ burst: 20, quota: null });
+    await cli('plans', 'update', plan.id, '--quota', '3/week');
+
+    await cli('apps', 'create', 'quota-app');
+    const key = JSON.parse((await cli('--json', 'keys', 'create', '--app', 'quota-app', '--plan', plan.id)).out);
+    await gw.proxy('/demo/x', { headers: { 'x-api-key': key.key } });
+    expect(JSON.parse((await cli('--json', 'keys', 'quota', key.id)).out)).toMatchObject({ limit: 3, used: 1, remaining: 2 });
+    expect(JSON.parse((await cli('--json', 'keys', 'quota', key.id, '--add', '2')).out)).toMatchObject({ used: 3, remaining: 0 });
+    expect(JSON.parse((await cli('--json', 'keys', 'quota', key.id, '--reset')).out)).toMatchObject({ used: 0 });
+  });
+
+  it('refuses bad plan options with a clear message', async () => {
+    const bad = await cli('plans', 'create', 'x', '--rate', '-1', '--burst', '1');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/"-1" is not a positive number/);
+    expect((await cli('plans', 'create', 'x', '--rate', '1', '--burst', '1', '--quota', 'lots')).err).toMatch(/not a quota such as 1000\/day/);
+    expect((await cli('plans', 'create', 'x', '--rate', '1')).err).toMatch(/--rate and --burst are required/);
+    const unknownRoute = await cli('plans', 'create', 'y', '--rate', '1', '--burst', '1', '--override', '/nope:GET:1:1');
+    expect(unknownRoute.err).toMatch(/invalid_request: overrides\[0\]\.route: no route "\/nope"/);
+  });
+});

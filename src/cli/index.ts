@@ -4,6 +4,7 @@ import { appsCommand } from './commands/apps.js';
 import { auditCommand } from './commands/audit.js';
 import { keysCommand } from './commands/keys.js';
 import type { Context } from './commands/shared.js';
+import { plansCommand } from './commands/plans.js';
 import { startCommand } from './commands/start.js';
 import { tokensCommand } from './commands/tokens.js';
 import { processOutput, type Output } from './output.js';
@@ -28,6 +29,7 @@ export function buildProgram(io: Output = processOutput, env: NodeJS.ProcessEnv 
   startCommand(program);
   appsCommand(program, ctx, io);
   keysCommand(program, ctx, io);
+  plansCommand(program, ctx, io);
   tokensCommand(program, ctx, io);
   auditCommand(program, ctx, io);
   return program;

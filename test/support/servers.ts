@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,8 @@ async function waitForPort(port: number, child: ChildProcess, what: string, time
 
 export interface TestServer {
   url: string;
+  /** The server's main process id (benchmarks pin it to a CPU). */
+  pid(): number | null;
   stop(): Promise<void>;
 }
 
@@ -117,6 +119,13 @@ export async function startPostgres(): Promise<TestServer> {
   if (started.status !== 0) throw new Error(`pg_ctl start failed: ${started.stderr}${started.stdout}`);
   return {
     url: `postgres://keygate@127.0.0.1:${port}/postgres`,
+    pid: () => {
+      try {
+        return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      } catch {
+        return null;
+      }
+    },
     async stop() {
       ctl('-m', 'immediate', '-w', 'stop');
       rmSync(dir, { recursive: true, force: true });
@@ -138,6 +147,7 @@ export async function startRedis(port?: number): Promise<TestServer & { port: nu
     url: `redis://127.0.0.1:${port}`,
     port,
     child,
+    pid: () => child.pid ?? null,
     async stop() {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });

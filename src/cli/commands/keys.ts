@@ -1,6 +1,6 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { IssuedKey, KeyView } from '../../keys/service.js';
-import type { AdminClient } from '../client.js';
+import { CliError, type AdminClient } from '../client.js';
 import { printList, printObject, type Output } from '../output.js';
 import { resolveApp } from './apps.js';
 import { collectPages, durationArg, parseJsonOption, type Context } from './shared.js';
@@ -102,6 +102,23 @@ export function keysCommand(program: Command, ctx: Context, io: Output): void {
     if (expiresAt !== undefined) body.expiresAt = expiresAt;
     printObject(io, ctx.opts(), await ctx.client().patch(`/v1/keys/${encodeURIComponent(id)}`, body));
   });
+
+  keys
+    .command('quota <id>')
+    .description("show a key's quota in the current window; --reset or --add N (negative N grants calls)")
+    .option('--reset', 'set the usage of the current window to 0')
+    .option('--add <n>', 'add N to the usage (negative: grant N more calls)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw new InvalidArgumentError(`"${v}" is not an integer`);
+      return n;
+    })
+    .action(async (id: string, opts: { reset?: boolean; add?: number }) => {
+      const client = ctx.client();
+      const path = `/v1/keys/${encodeURIComponent(id)}/quota`;
+      if (opts.reset && opts.add !== undefined) throw new CliError('give --reset or --add, not both', 2);
+      const state = opts.reset ? await client.post(path, { reset: true }) : opts.add !== undefined ? await client.post(path, { add: opts.add }) : await client.get(path);
+      printObject(io, ctx.opts(), state as Record<string, unknown>);
+    });
 
   const simple = (name: string, description: string, call: (client: AdminClient, id: string) => Promise<unknown>) =>
     keys

@@ -10,10 +10,8 @@ const ADJUST = readFileSync(new URL('./adjust.lua', import.meta.url), 'utf8');
 const REFUSALS = [null, 'rate_limited', 'quota_exceeded'] as const;
 const QUOTA_GRACE_MS = 3_600_000;
 
-type Reply = [number, number, number, number, number, number, number];
-
 interface LimitCommands {
-  kgDecide(bucket: string, quota: string, interval: number, tolerance: number, limit: number, ttl: number, floor: number, now: string): Promise<Reply>;
+  kgDecide(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
   kgAdjust(quota: string, op: 'set' | 'add', value: number, floor: number, ttl: number): Promise<number>;
 }
 
@@ -49,13 +47,15 @@ export class RedisCounterStore implements CounterStore {
   /** Counts each quota key had when the outage began (to add only the local increments later). */
   private outageSeeds: Map<string, number> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Decisions of this event-loop turn, sent to Redis together in one script call. */
+  private batch: Array<{ req: LimitRequest; floor: number; resolve: (d: LimitDecision) => void }> = [];
 
   constructor(
     redis: Redis,
     private readonly state: LimitStateStore,
     private readonly options: RedisCounterOptions,
   ) {
-    redis.defineCommand('kgDecide', { numberOfKeys: 2, lua: DECIDE });
+    redis.defineCommand('kgDecide', { lua: DECIDE });
     redis.defineCommand('kgAdjust', { numberOfKeys: 1, lua: ADJUST });
     this.redis = redis as Redis & LimitCommands;
     this.local = new MemoryCounterStore(null, options.logger);
@@ -76,25 +76,50 @@ export class RedisCounterStore implements CounterStore {
     if (this.outageSeeds !== null) return this.decideLocally(req);
     const quota = req.quota;
     const floor = quota === null ? 0 : (this.known.get(quota.key)?.used ?? (await this.floor(quota.key)));
-    let reply: Reply;
-    try {
-      reply = await this.redis.kgDecide(
-        this.key(req.bucketKey),
-        quota === null ? '' : this.key(quota.key),
+    return new Promise((resolve) => {
+      if (this.batch.push({ req, floor, resolve }) === 1) setImmediate(() => void this.send());
+    });
+  }
+
+  /** Sends the batch: one script call decides all of it, in order, atomically. */
+  private async send(): Promise<void> {
+    const batch = this.batch;
+    this.batch = [];
+    const keys: string[] = [];
+    const args: Array<string | number> = [this.options.passClock ? String(batch[0]!.req.now * 1000) : ''];
+    for (const { req, floor } of batch) {
+      const quota = req.quota;
+      keys.push(this.key(req.bucketKey), quota === null ? '' : this.key(quota.key));
+      args.push(
         req.bucket.intervalUs,
         req.bucket.toleranceUs,
         quota?.limit ?? 0,
         quota === null ? 0 : Math.max(1000, quota.windowEnd - req.now + QUOTA_GRACE_MS),
         floor,
-        this.options.passClock ? String(req.now * 1000) : '',
       );
+    }
+    let reply: number[];
+    try {
+      reply = await this.redis.kgDecide(keys.length, ...keys, ...args);
     } catch (err) {
       this.enterOutage(err as Error);
-      return this.decideLocally(req);
+      for (const item of batch) item.resolve(this.decideLocally(item.req));
+      return;
     }
-    const [allowed, refusal, remaining, retryAfterUs, resetUs, quotaUsed] = reply;
-    if (quota !== null && quotaUsed >= 0) this.observe(quota.key, quotaUsed, quota.windowEnd);
-    return { allowed: allowed === 1, refusal: REFUSALS[refusal] ?? null, remaining, resetUs, retryAfterUs, quotaUsed: quota === null ? -1 : quotaUsed };
+    for (let i = 0; i < batch.length; i++) {
+      const { req, resolve } = batch[i]!;
+      const o = 1 + i * 6;
+      const quotaUsed = reply[o + 5]!;
+      if (req.quota !== null && quotaUsed >= 0) this.observe(req.quota.key, quotaUsed, req.quota.windowEnd);
+      resolve({
+        allowed: reply[o] === 1,
+        refusal: REFUSALS[reply[o + 1]!] ?? null,
+        remaining: reply[o + 2]!,
+        retryAfterUs: reply[o + 3]!,
+        resetUs: reply[o + 4]!,
+        quotaUsed: req.quota === null ? -1 : quotaUsed,
+      });
+    }
   }
 
   private observe(key: string, used: number, windowEnd: number): void {

@@ -1,0 +1,110 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { PlanView } from '../../plans/service.js';
+import { CliError } from '../client.js';
+import { printList, printObject, type Output } from '../output.js';
+import { collectPages, type Context } from './shared.js';
+
+const COLUMNS = ['id', 'name', 'rate', 'burst', 'quota', 'timezone', 'overrides'];
+
+function positiveNumber(text: string): number {
+  const n = Number(text);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`"${text}" is not a positive number`);
+  return n;
+}
+
+function integer(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${text}" is not a positive integer`);
+  return n;
+}
+
+/** `1000/day`, `50000/month` → {limit, period}. */
+function quotaArg(text: string): { limit: number; period: string } {
+  const m = /^(\d+)\/(day|week|month)$/.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`"${text}" is not a quota such as 1000/day, 5000/week or 100000/month`);
+  return { limit: Number(m[1]), period: m[2]! };
+}
+
+/** `/search:GET:5:10` (route:method:rate:burst; method may be `*`), repeatable. */
+function overrideArg(text: string, previous: unknown[] = []): unknown[] {
+  const m = /^(\/[^:]*):([A-Za-z]+|\*):([\d.]+):(\d+)$/.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`"${text}" is not an override such as /search:GET:5:10 (route:method:rate:burst, method may be *)`);
+  return [...previous, { route: m[1], ...(m[2] === '*' ? {} : { method: m[2] }), rate: Number(m[3]), burst: Number(m[4]) }];
+}
+
+function describeQuota(p: PlanView): string {
+  if (!p.quota) return '-';
+  return `${p.quota.limit}/${p.quota.period}${p.quota.offset ? ` from +${p.quota.offset}` : ''}`;
+}
+
+interface PlanOptions {
+  name?: string;
+  rate?: number;
+  burst?: number;
+  quota?: { limit: number; period: string };
+  quotaOffset?: string;
+  noQuota?: boolean;
+  timezone?: string;
+  override?: unknown[];
+}
+
+function body(opts: PlanOptions & { quota?: { limit: number; period: string } | false }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (opts.name !== undefined) out.name = opts.name;
+  if (opts.rate !== undefined) out.rate = opts.rate;
+  if (opts.burst !== undefined) out.burst = opts.burst;
+  if (opts.quota === false) out.quota = null;
+  else if (opts.quota) out.quota = { ...opts.quota, ...(opts.quotaOffset ? { offset: opts.quotaOffset } : {}) };
+  if (opts.timezone !== undefined) out.timezone = opts.timezone;
+  if (opts.override !== undefined) out.overrides = opts.override;
+  return out;
+}
+
+function withPlanOptions(command: Command): Command {
+  return command
+    .option('--rate <n>', 'requests per second (token refill rate)', positiveNumber)
+    .option('--burst <n>', 'bucket size (requests allowed at once)', integer)
+    .option('--quota <limit/period>', 'quota, e.g. 1000/day, 5000/week, 100000/month', quotaArg)
+    .option('--quota-offset <duration>', 'shift the quota window start, e.g. 6h (days from 06:00) or 14d (months from the 15th)')
+    .option('--timezone <zone>', 'IANA time zone of the quota windows (default UTC)')
+    .option('--override <route:method:rate:burst>', 'per-route throttle, repeatable (method may be *)', overrideArg);
+}
+
+export function plansCommand(program: Command, ctx: Context, io: Output): void {
+  const plans = program.command('plans').description('usage plans: throttle (rate + burst), quota, per-route overrides');
+  withPlanOptions(plans.command('create <name>').description('create a usage plan')).action(async (name: string, opts: PlanOptions) => {
+    if (opts.rate === undefined || opts.burst === undefined) throw new CliError('--rate and --burst are required', 2);
+    printObject(io, ctx.opts(), (await ctx.client().post<Record<string, unknown>>('/v1/plans', body({ ...opts, name }))) as Record<string, unknown>);
+  });
+  plans
+    .command('list')
+    .description('list usage plans')
+    .option('--limit <n>', 'page size', '50')
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .option('--all', 'fetch every page')
+    .action(async (opts: { limit: string; cursor?: string; all?: boolean }) => {
+      const page = await collectPages<PlanView>(ctx.client(), '/v1/plans', {}, opts);
+      if (ctx.opts().json) return printList(io, ctx.opts(), page as never, COLUMNS);
+      const rows = page.items.map((p) => ({ ...p, quota: describeQuota(p), overrides: p.overrides.length ? p.overrides.map((o) => `${o.route} ${o.method ?? '*'} ${o.rate}/s x${o.burst}`).join('; ') : '-' }));
+      printList(io, ctx.opts(), { items: rows, nextCursor: page.nextCursor }, COLUMNS);
+    });
+  withPlanOptions(
+    plans
+      .command('update <id>')
+      .description('change a usage plan (every node applies it within a second)')
+      .option('--name <name>', 'new name')
+      .option('--no-quota', 'remove the quota'),
+  ).action(async (id: string, opts: PlanOptions & { quota?: { limit: number; period: string } | false }) => {
+    const changes = body(opts);
+    if (Object.keys(changes).length === 0) throw new CliError('nothing to change: give at least one option', 2);
+    printObject(io, ctx.opts(), await ctx.client().patch(`/v1/plans/${encodeURIComponent(id)}`, changes));
+  });
+  plans
+    .command('delete <id>')
+    .description('delete a plan no key uses')
+    .action(async (id: string) => {
+      await ctx.client().call('DELETE', `/v1/plans/${encodeURIComponent(id)}`);
+      if (ctx.opts().json) io.out(JSON.stringify({ deleted: id }) + '\n');
+      else io.out(`deleted ${id}\n`);
+    });
+}
