@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log.js';
+
 /**
  * Change broadcast: how a change made on one node reaches the caches of every node.
  * Every change to a key, plan or admin token is published after it is written to the store.
@@ -52,18 +55,73 @@ export class LocalChangeBus implements ChangeBus {
   async close(): Promise<void> {}
 }
 
-/** Wire form of a change sent to other nodes; `from` lets a node skip its own messages. */
-export function encodeChange(from: string, change: Change): string {
-  return JSON.stringify({ from, change });
-}
+/**
+ * The part every cross-node bus shares: local delivery first, then the wire; messages from this
+ * node ignored; `connected` state; a `reset` to local listeners when a lost subscription is
+ * back (changes may have been missed). Subclasses send and receive.
+ */
+export abstract class RemoteChangeBus implements ChangeBus {
+  private readonly local = new LocalChangeBus();
+  private readonly node = randomBytes(6).toString('hex');
+  private ready = false;
+  private everReady = false;
 
-/** The change in a message from another node, or null (own message, or not a change). */
-export function decodeChange(self: string, message: string): Change | null {
-  try {
-    const parsed = JSON.parse(message) as { from?: string; change?: Change };
-    if (parsed.from === self || !parsed.change || typeof parsed.change.kind !== 'string') return null;
-    return parsed.change;
-  } catch {
-    return null;
+  constructor(
+    protected readonly logger: Logger,
+    /** Called when a change cannot be broadcast (a metric). */
+    private readonly onPublishFailure: () => void = () => {},
+  ) {}
+
+  /** Puts a message on the wire to the other nodes. */
+  protected abstract send(message: string): Promise<void>;
+
+  abstract close(): Promise<void>;
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  async publish(change: Change): Promise<void> {
+    this.local.deliver(change);
+    try {
+      await this.send(JSON.stringify({ from: this.node, change }));
+    } catch (err) {
+      this.onPublishFailure();
+      this.logger.warn({ err: (err as Error).message, change: change.kind }, 'change broadcast failed; other nodes rely on their cache TTL');
+    }
+  }
+
+  subscribe(listener: ChangeListener): void {
+    this.local.subscribe(listener);
+  }
+
+  /** A message from the wire. */
+  protected receive(message: string): void {
+    let parsed: { from?: string; change?: Change };
+    try {
+      parsed = JSON.parse(message) as { from?: string; change?: Change };
+    } catch {
+      return;
+    }
+    if (parsed.from === this.node || !parsed.change || typeof parsed.change.kind !== 'string') return;
+    this.local.deliver(parsed.change);
+  }
+
+  /** The subscription is (again) receiving. */
+  protected up(): void {
+    const again = this.everReady;
+    this.ready = true;
+    this.everReady = true;
+    if (again) this.local.deliver({ kind: 'reset' });
+  }
+
+  /** The subscription is lost. */
+  protected down(): void {
+    this.ready = false;
+  }
+
+  /** True once the subscription is receiving. */
+  protected get isUp(): boolean {
+    return this.ready;
   }
 }
