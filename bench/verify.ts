@@ -19,7 +19,7 @@ export async function verifyBench(keys = 100_000, seconds = 2): Promise<{ perSec
     plain.push(key);
     records.set(hash, {
       id: `key_${i}`, appId: 'app_1', hash, hint: '', name: null, planId: null, enabled: true, metadata: null,
-      lineageId: `key_${i}`, rotatedFrom: null, expiresAt: null, revokedAt: null, createdAt: 0, updatedAt: 0,
+      lineageId: `key_${i}`, rotatedFrom: null, replacedBy: null, description: null, expiresAt: null, revokedAt: null, createdAt: 0, updatedAt: 0,
     });
   }
   const store = { findByHash: async (h: string) => records.get(h) ?? null } as unknown as KeyStore;

@@ -8,11 +8,15 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { KeyCache } from './keys/cache.js';
 import { KeyFormat, type KeyEnvironment } from './keys/format.js';
+import { InvalidKeyGuard, MemoryGuardCounter } from './keys/guard.js';
+import { KeyImporter } from './keys/import.js';
 import { KeyService } from './keys/service.js';
+import { VerificationService } from './keys/verification.js';
 import { KeyVerifier } from './keys/verify.js';
 import { createLogger, type Logger } from './log.js';
 import { Authenticate } from './pipeline/authenticate.js';
 import { AuthorizeRoute } from './pipeline/authorize.js';
+import { GuardStage } from './pipeline/guard.js';
 import { ApplyLimits } from './pipeline/limits.js';
 import { PlanDirectory } from './plans/directory.js';
 import { Limiter } from './plans/limiter.js';
@@ -20,6 +24,7 @@ import { PlanService } from './plans/service.js';
 import { Metrics } from './monitor/metrics.js';
 import { MemoryCounterStore } from './store/memory/counters.js';
 import { RedisCounterStore } from './store/redis/counters.js';
+import { RedisGuardCounter } from './store/redis/guard.js';
 import { compose } from './pipeline/compose.js';
 import { startEchoUpstream } from './proxy/echo.js';
 import { Upstreams } from './proxy/forward.js';
@@ -173,6 +178,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     });
     bus.subscribe((change) => {
       if (change.kind === 'key') cache.evictHash(change.hash);
+      else if (change.kind === 'new-keys') cache.clearNegative();
       else if (change.kind === 'reset') cache.clear();
     });
     const verifier = new KeyVerifier(stores.keys, cache, format, clock);
@@ -186,6 +192,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     closers.push(() => counters.close());
     const limiter = new Limiter(directory, counters, clock);
     const keys = new KeyService(stores.keys, stores.apps, format, auditor, bus, clock, config.keys.environment as KeyEnvironment, (id) => plans.assertExists(id));
+    const importer = new KeyImporter(keys, stores.keys, stores.apps, stores.plans, auditor, bus);
     const tokens = new AdminTokenService(stores.tokens, stores.meta, auditor, bus, clock, config.adminToken);
 
     const bootstrap = await tokens.bootstrap();
@@ -206,13 +213,28 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const upstreams = new Upstreams(config.proxy.upstreamConnections);
     closers.push(() => upstreams.close());
 
+    const guardSettings = { maxInvalid: config.guard.maxInvalid, windowMs: config.guard.windowSeconds * 1000, blockMs: config.guard.blockSeconds * 1000 };
+    const guard = new InvalidKeyGuard(
+      config.redis && redis ? new RedisGuardCounter(redis, config.redis.prefix, guardSettings, options.clock !== undefined) : new MemoryGuardCounter(guardSettings),
+      bus,
+      clock,
+      logger,
+    );
+    const guardStage = config.guard.enabled ? new GuardStage(guard) : null;
+
     // The request pipeline, in its fixed order.
-    const pipeline = compose([new Authenticate(verifier), new AuthorizeRoute(directory), new ApplyLimits(limiter)]);
+    const pipeline = compose([
+      ...(guardStage ? [guardStage] : []),
+      new Authenticate(verifier, guardStage?.onVerdict),
+      new AuthorizeRoute(directory),
+      new ApplyLimits(limiter),
+    ]);
     const proxy = new ProxyServer({ routes, pipeline, upstreams, clock, logger, trustProxy: config.proxy.trustProxy });
     const proxyAddress = await listen('proxy', config.proxy.host, config.proxy.port, () => proxy.listen(config.proxy.host, config.proxy.port));
     closers.push(() => proxy.close(config.proxy.shutdownTimeoutMs));
 
-    const admin: AdminApp = await createAdminServer({ apps, keys, plans, limiter, metrics, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
+    const verification = new VerificationService(verifier, routes, directory, limiter, guardStage ? guard : null);
+    const admin: AdminApp = await createAdminServer({ apps, keys, importer, verification, plans, limiter, metrics, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
     closers.push(() => admin.close());
     await listen('admin', config.admin.host, config.admin.port, () => admin.listen({ host: config.admin.host, port: config.admin.port }));
     const adminAddress = admin.server.address() as AddressInfo;

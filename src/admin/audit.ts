@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { newId } from '../ids.js';
-import type { AuditLog, Json } from '../store/interface.js';
+import type { AuditEntry, AuditLog, Json } from '../store/interface.js';
 
 /** Who made a change: `root` (KEYGATE_ADMIN_TOKEN), `token:<id>`, or `system` (e.g. auto-suspend). */
 export type Actor = string;
@@ -16,15 +16,16 @@ export class Auditor {
   ) {}
 
   async record(actor: Actor, action: string, target: string, before: object | null, after: object | null): Promise<void> {
+    await this.log.append(this.entry(actor, action, target, before, after));
+  }
+
+  /** Several entries in one write (bulk operations). */
+  async recordMany(items: Array<{ actor: Actor; action: string; target: string; before: object | null; after: object | null }>): Promise<void> {
+    await this.log.appendMany(items.map((i) => this.entry(i.actor, i.action, i.target, i.before, i.after)));
+  }
+
+  private entry(actor: Actor, action: string, target: string, before: object | null, after: object | null): AuditEntry {
     const ts = this.clock.now();
-    await this.log.append({
-      id: newId('aud', ts),
-      ts,
-      actor,
-      action,
-      target,
-      before: before as Json | null,
-      after: after as Json | null,
-    });
+    return { id: newId('aud', ts), ts, actor, action, target, before: before as Json | null, after: after as Json | null };
   }
 }

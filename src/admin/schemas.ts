@@ -66,9 +66,13 @@ export const Key = Type.Object({
   expiresAt: NullableTimestamp,
   revokedAt: NullableTimestamp,
   rotatedFrom: Type.Union([Type.String(), Type.Null()]),
+  replacedBy: Type.Union([Type.String(), Type.Null()]),
+  description: Type.Union([Type.String(), Type.Null()]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+
+export const Description = Type.String({ maxLength: 2000 });
 
 export const IssuedKey = Type.Intersect([
   Key,

@@ -5,7 +5,10 @@ import type { AppService } from '../apps/service.js';
 import type { Clock } from '../clock.js';
 import { PublicError, statusOf, type ErrorCode } from '../errors/codes.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from '../errors/problem.js';
+import type { KeyImporter } from '../keys/import.js';
 import type { KeyService } from '../keys/service.js';
+import type { VerificationService } from '../keys/verification.js';
+import { StoreUnavailable } from '../keys/verify.js';
 import type { Metrics } from '../monitor/metrics.js';
 import type { Limiter } from '../plans/limiter.js';
 import type { PlanService } from '../plans/service.js';
@@ -30,6 +33,8 @@ declare module 'fastify' {
 export interface AdminDeps {
   apps: AppService;
   keys: KeyService;
+  importer: KeyImporter;
+  verification: VerificationService;
   plans: PlanService;
   limiter: Limiter;
   metrics: Metrics;
@@ -90,6 +95,7 @@ export async function createAdminServer(deps: AdminDeps): Promise<AdminApp> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof PublicError) return sendError(reply, error.code, error.message, error.extra);
     if (error instanceof StoreConflict) return sendError(reply, 'conflict', error.what);
+    if (error instanceof StoreUnavailable) return sendError(reply, 'store_unavailable', 'the key store is unreachable; retry shortly');
     if (error.validation) {
       const errors = fieldErrors(error.validation as never, error.validationContext);
       const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');

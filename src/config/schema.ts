@@ -72,6 +72,15 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     defaultPlan: Type.Optional(Type.String({ minLength: 1, description: 'plan name for keys without a plan' })),
+    guard: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        maxInvalid: Type.Integer({ minimum: 1, default: 20, description: 'invalid or malformed keys from one address within the window that block it' }),
+        windowSeconds: Type.Integer({ minimum: 1, default: 60 }),
+        blockSeconds: Type.Integer({ minimum: 1, default: 300 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     routes: Type.Array(RouteSchema, {
       default: [{ path: '/demo', upstream: 'builtin:echo' }],
     }),

@@ -10,7 +10,8 @@ import type { Verdict } from './principal.js';
  *    once (the node that made the change before its admin call returns).
  * 2. As a safety net for lost broadcasts, an entry is reloaded from the store after `ttlMs`
  *    (default 30 s), or after `disconnectedTtlMs` (1 s) while the bus is disconnected.
- * 3. A bus reconnect clears the whole cache (changes may have been missed).
+ * 3. A bus reconnect clears the whole cache (changes may have been missed); a bulk import
+ *    clears the negative entries.
  * Expiry is judged at every verification from `expiresAt`, so it needs no invalidation.
  * Both maps are bounded; when full, the oldest inserted entry goes first.
  */
@@ -99,6 +100,12 @@ export class KeyCache {
   evictId(id: string): void {
     const hash = this.byId.get(id);
     if (hash !== undefined) this.evictHash(hash);
+  }
+
+  /** Forgets every "no such key" answer (after keys were created in bulk). */
+  clearNegative(): void {
+    this.version++;
+    this.negative.clear();
   }
 
   clear(): void {

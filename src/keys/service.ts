@@ -22,6 +22,8 @@ export interface KeyView {
   expiresAt: string | null;
   revokedAt: string | null;
   rotatedFrom: string | null;
+  replacedBy: string | null;
+  description: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -34,6 +36,9 @@ export interface IssuedKey extends KeyView {
 export interface CreateKeyInput {
   appId: string;
   name?: string | undefined;
+  description?: string | undefined;
+  /** false: created disabled (imports). */
+  enabled?: boolean | undefined;
   planId?: string | null | undefined;
   metadata?: Json | undefined;
   /** Epoch ms. */
@@ -45,6 +50,7 @@ export interface CreateKeyInput {
 
 export interface UpdateKeyInput {
   name?: string | null | undefined;
+  description?: string | null | undefined;
   planId?: string | null | undefined;
   enabled?: boolean | undefined;
   metadata?: Json | null | undefined;
@@ -87,6 +93,8 @@ export class KeyService {
       expiresAt: iso(record.expiresAt),
       revokedAt: iso(record.revokedAt),
       rotatedFrom: record.rotatedFrom,
+      replacedBy: record.replacedBy,
+      description: record.description,
       createdAt: iso(record.createdAt)!,
       updatedAt: iso(record.updatedAt)!,
     };
@@ -101,11 +109,19 @@ export class KeyService {
     return 'must be printable ASCII without spaces';
   }
 
-  /** Builds a new key record (not yet stored) and its plaintext. Validates the input. */
+  /** Builds a new key record (not yet stored) and its plaintext. Validates the input, app and plan included. */
   async prepare(input: CreateKeyInput, extra: Partial<KeyRecord> = {}): Promise<{ record: KeyRecord; plaintext: string }> {
-    const now = this.clock.now();
     if (!(await this.apps.get(input.appId))) throw invalid('appId', `no app with id ${input.appId}`);
     if (input.planId) await this.checkPlan(input.planId);
+    return this.build(input, extra);
+  }
+
+  /**
+   * Builds a key record from input whose app and plan the caller has checked: validates the
+   * rest (metadata, expiry, an imported value), generates or hashes the key.
+   */
+  build(input: CreateKeyInput, extra: Partial<KeyRecord> = {}): { record: KeyRecord; plaintext: string } {
+    const now = this.clock.now();
     checkMetadata(input.metadata);
     if (input.expiresAt !== undefined && input.expiresAt <= now) throw invalid('expiresAt', 'must be in the future');
     let plaintext: string;
@@ -123,11 +139,13 @@ export class KeyService {
       hash: hashKey(plaintext),
       hint: keyHint(plaintext, this.format),
       name: input.name ?? null,
+      description: input.description ?? null,
       planId: input.planId ?? null,
-      enabled: true,
+      enabled: input.enabled ?? true,
       metadata: input.metadata ?? null,
       lineageId: id,
       rotatedFrom: null,
+      replacedBy: null,
       expiresAt: input.expiresAt ?? null,
       revokedAt: null,
       createdAt: now,
@@ -165,6 +183,7 @@ export class KeyService {
     checkMetadata(input.metadata);
     const changes: KeyChanges = {};
     if (input.name !== undefined) changes.name = input.name;
+    if (input.description !== undefined) changes.description = input.description;
     if (input.planId !== undefined) changes.planId = input.planId;
     if (input.enabled !== undefined) changes.enabled = input.enabled;
     if (input.metadata !== undefined) changes.metadata = input.metadata;
@@ -181,6 +200,33 @@ export class KeyService {
     const before = await this.require(id);
     if (before.revokedAt !== null) return this.view(before);
     return this.change(actor, 'key.revoke', before, { revokedAt: this.clock.now() });
+  }
+
+  /**
+   * Rotation: a new key for the same app, plan, name, description and metadata, sharing the old
+   * key's lineage (so its throttle and quota counts carry over). The old key keeps working for
+   * `graceMs` (0: it stops at once), then answers `key_expired`.
+   */
+  async rotate(actor: Actor, id: string, graceMs: number): Promise<IssuedKey & { previous: { id: string; expiresAt: string } }> {
+    const old = await this.require(id);
+    if (old.revokedAt !== null) throw new PublicError('conflict', `key ${id} is revoked and cannot be rotated`);
+    if (old.replacedBy !== null) throw new PublicError('conflict', `key ${id} was already rotated; rotate its successor ${old.replacedBy}`);
+    const now = this.clock.now();
+    // A grace period never extends a key's life beyond its own expiry.
+    const oldExpiresAt = old.expiresAt !== null ? Math.min(old.expiresAt, now + graceMs) : now + graceMs;
+    const { record, plaintext } = await this.prepare(
+      { appId: old.appId, name: old.name ?? undefined, description: old.description ?? undefined, planId: old.planId, metadata: old.metadata ?? undefined, environment: this.format.environmentOf(old.hint) ?? undefined },
+      // The successor keeps the lineage (counts) and any expiry still ahead; it starts enabled.
+      { lineageId: old.lineageId, rotatedFrom: old.id, expiresAt: old.expiresAt !== null && old.expiresAt > now ? old.expiresAt : null },
+    );
+    const updatedOld = await this.keys.rotate(old.id, record, oldExpiresAt, now);
+    if (!updatedOld) throw new PublicError('conflict', `key ${id} was rotated or revoked meanwhile`);
+    await this.bus.publish({ kind: 'key', id: old.id, hash: old.hash });
+    await this.bus.publish({ kind: 'key', id: record.id, hash: record.hash });
+    const view = this.view(record);
+    await this.auditor.record(actor, 'key.rotate', old.id, this.view(old), { ...this.view(updatedOld), successor: record.id });
+    await this.auditor.record(actor, 'key.create', record.id, null, { ...view, rotatedFrom: old.id });
+    return { ...view, key: plaintext, previous: { id: old.id, expiresAt: iso(oldExpiresAt)! } };
   }
 
   /** Writes the changes, broadcasts them, then audits; returns the new view. */

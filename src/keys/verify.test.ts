@@ -34,6 +34,8 @@ function record(key: string, over: Partial<KeyRecord> = {}): KeyRecord {
     metadata: null,
     lineageId: 'key_1',
     rotatedFrom: null,
+    replacedBy: null,
+    description: null,
     expiresAt: null,
     revokedAt: null,
     createdAt: 0,

@@ -13,7 +13,11 @@ export interface LimitOutcome {
   headers: Record<string, string>;
   decision: LimitDecision;
   plan: CompiledPlan;
+  /** The bucket the decision used (the plan's, or a route override). */
+  bucket: BucketParams;
   window: QuotaWindow | null;
+  /** The time the decision was taken at (ms). */
+  now: number;
 }
 
 export interface QuotaState {
@@ -84,7 +88,7 @@ export class Limiter {
       headers['retry-after'] = '1';
       refusal = { code: 'limiter_unavailable', detail: 'limits cannot be checked right now; retry shortly' };
     }
-    return { refusal, headers, decision: d, plan, window };
+    return { refusal, headers, decision: d, plan, bucket, window, now };
   }
 
   /** The quota state of a key's lineage under plan `planId` (null without a quota). */

@@ -10,6 +10,10 @@ export type Change =
   | { kind: 'key'; id: string; hash: string }
   /** An admin token changed or was created. */
   | { kind: 'token'; hash: string }
+  /** Many keys were created at once (an import): negative cache entries may be wrong now. */
+  | { kind: 'new-keys' }
+  /** A client address is blocked for guessing keys, until `until` (epoch ms). */
+  | { kind: 'block'; ip: string; until: number }
   /** A plan changed: caches that hold plan settings reload it. */
   | { kind: 'plan'; id: string }
   /** Changes may have been missed (reconnect after an outage): drop everything cached. */

@@ -66,13 +66,16 @@ export interface KeyRecord {
   lineageId: string;
   /** The key this one replaced by rotation, if any. */
   rotatedFrom: string | null;
+  /** The key that replaced this one by rotation, if any. */
+  replacedBy: string | null;
+  description: string | null;
   expiresAt: number | null;
   revokedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
 
-export type KeyChanges = Partial<Pick<KeyRecord, 'name' | 'planId' | 'enabled' | 'metadata' | 'expiresAt' | 'revokedAt'>>;
+export type KeyChanges = Partial<Pick<KeyRecord, 'name' | 'description' | 'planId' | 'enabled' | 'metadata' | 'expiresAt' | 'revokedAt'>>;
 
 export interface KeyFilter extends PageRequest {
   appId?: string | undefined;
@@ -95,6 +98,12 @@ export interface KeyStore {
   update(id: string, changes: KeyChanges, at: number): Promise<KeyRecord | null>;
   /** Number of keys that use the plan (any status but revoked). */
   countByPlan(planId: string): Promise<number>;
+  /**
+   * Rotation, in one transaction: inserts `successor` and sets the old key's expiry and
+   * `replacedBy`, only if the old key has not been replaced or revoked meanwhile. Returns the
+   * updated old key, or null if it could not be rotated. Throws StoreConflict on a duplicate hash.
+   */
+  rotate(oldId: string, successor: KeyRecord, oldExpiresAt: number, at: number): Promise<KeyRecord | null>;
 }
 
 export type Scope = 'read' | 'write' | 'admin';
@@ -143,6 +152,8 @@ export interface AuditFilter extends PageRequest {
 export interface AuditLog {
   /** Appends an entry. Entries are never changed or removed. */
   append(entry: AuditEntry): Promise<void>;
+  /** Appends several entries in one write. */
+  appendMany(entries: AuditEntry[]): Promise<void>;
   /** Entries, newest first. */
   list(filter: AuditFilter): Promise<Page<AuditEntry>>;
 }

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { AdminApp, AdminDeps } from '../server.js';
-import { CommonErrors, Id, IssuedKey, Metadata, Name, Timestamp } from '../schemas.js';
+import { CommonErrors, Description, Id, IssuedKey, Metadata, Name, Timestamp } from '../schemas.js';
 
 export const KeyEnvironment = Type.Union([Type.Literal('live'), Type.Literal('test')]);
 
@@ -17,6 +17,7 @@ export function keysCreate(app: AdminApp, { keys }: AdminDeps): void {
             appId: Id,
             planId: Type.Optional(Id),
             name: Type.Optional(Name),
+            description: Type.Optional(Description),
             expiresAt: Type.Optional(Timestamp),
             metadata: Type.Optional(Metadata),
             environment: Type.Optional(KeyEnvironment),

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { AdminApp, AdminDeps } from '../server.js';
-import { CommonErrors, Id, IdParams, Key, Name, NullableMetadata, NullableTimestamp } from '../schemas.js';
+import { CommonErrors, Description, Id, IdParams, Key, Name, NullableMetadata, NullableTimestamp } from '../schemas.js';
 
 export function keysUpdate(app: AdminApp, { keys }: AdminDeps): void {
   app.patch(
@@ -14,6 +14,7 @@ export function keysUpdate(app: AdminApp, { keys }: AdminDeps): void {
         body: Type.Object(
           {
             name: Type.Optional(Type.Union([Name, Type.Null()])),
+            description: Type.Optional(Type.Union([Description, Type.Null()])),
             planId: Type.Optional(Type.Union([Id, Type.Null()])),
             enabled: Type.Optional(Type.Boolean()),
             metadata: Type.Optional(NullableMetadata),

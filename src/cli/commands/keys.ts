@@ -3,6 +3,7 @@ import type { IssuedKey, KeyView } from '../../keys/service.js';
 import { CliError, type AdminClient } from '../client.js';
 import { printList, printObject, type Output } from '../output.js';
 import { resolveApp } from './apps.js';
+import { importFile } from './import.js';
 import { collectPages, durationArg, parseJsonOption, type Context } from './shared.js';
 
 const COLUMNS = ['id', 'appId', 'name', 'hint', 'status', 'planId', 'expiresAt', 'createdAt'];
@@ -102,6 +103,32 @@ export function keysCommand(program: Command, ctx: Context, io: Output): void {
     if (expiresAt !== undefined) body.expiresAt = expiresAt;
     printObject(io, ctx.opts(), await ctx.client().patch(`/v1/keys/${encodeURIComponent(id)}`, body));
   });
+
+  keys
+    .command('rotate <id>')
+    .description('issue a new key for the same app, plan and metadata; the old one works until --grace ends')
+    .requiredOption('-g, --grace <duration>', 'how long the old key keeps working (e.g. 24h, 0 ends it at once)', durationArg)
+    .action(async (id: string, opts: { grace: number }) => {
+      const issued = await ctx.client().post<IssuedKey & { previous: { id: string; expiresAt: string } }>(`/v1/keys/${encodeURIComponent(id)}/rotate`, {
+        graceSeconds: Math.round(opts.grace / 1000),
+      });
+      printIssued(io, ctx, issued);
+      if (!ctx.opts().json) io.out(`previous key ${issued.previous.id} stops working at ${issued.previous.expiresAt}\n`);
+    });
+
+  keys
+    .command('import <file>')
+    .description('import existing key values from a CSV (AWS format: name,key,description,enabled,usageplanIds[,app]) or JSON ({"items": [...]}) file')
+    .option('-a, --app <idOrName>', 'application for rows without an app column')
+    .addOption(new Option('--format <format>', 'file format (default: from the extension)').choices(['csv', 'json']))
+    .action(async (file: string, opts: { app?: string; format?: string }) => {
+      const client = ctx.client();
+      const appId = opts.app ? (await resolveApp(client, opts.app)).id : undefined;
+      const result = await importFile(client, file, opts.format, appId, io);
+      if (ctx.opts().json) return io.out(JSON.stringify(result, null, 2) + '\n');
+      io.out(`imported ${result.imported} key(s), ${result.failed.length} failed\n`);
+      if (result.failed.length) printList(io, ctx.opts(), { items: result.failed as unknown as Record<string, unknown>[] }, ['line', 'code', 'detail']);
+    });
 
   keys
     .command('quota <id>')

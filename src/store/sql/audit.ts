@@ -19,10 +19,16 @@ export class SqlAuditLog implements AuditLog {
   constructor(private readonly db: Kysely<Database>) {}
 
   async append(entry: AuditEntry): Promise<void> {
-    await this.db
-      .insertInto('audit')
-      .values({ ...entry, before: toJson(entry.before), after: toJson(entry.after) })
-      .execute();
+    await this.appendMany([entry]);
+  }
+
+  async appendMany(entries: AuditEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += 300) {
+      await this.db
+        .insertInto('audit')
+        .values(entries.slice(i, i + 300).map((e) => ({ ...e, before: toJson(e.before), after: toJson(e.after) })))
+        .execute();
+    }
   }
 
   async list(filter: AuditFilter): Promise<Page<AuditEntry>> {

@@ -15,6 +15,8 @@ function toKey(row: Selectable<KeysTable>): KeyRecord {
     metadata: fromJson(row.metadata),
     lineageId: row.lineage_id,
     rotatedFrom: row.rotated_from,
+    replacedBy: row.replaced_by,
+    description: row.description,
     expiresAt: row.expires_at == null ? null : Number(row.expires_at),
     revokedAt: row.revoked_at == null ? null : Number(row.revoked_at),
     createdAt: Number(row.created_at),
@@ -34,6 +36,8 @@ function toRow(key: KeyRecord): KeysTable {
     metadata: toJson(key.metadata),
     lineage_id: key.lineageId,
     rotated_from: key.rotatedFrom,
+    replaced_by: key.replacedBy,
+    description: key.description,
     expires_at: key.expiresAt,
     revoked_at: key.revokedAt,
     created_at: key.createdAt,
@@ -107,6 +111,7 @@ export class SqlKeyStore implements KeyStore {
   async update(id: string, changes: KeyChanges, at: number): Promise<KeyRecord | null> {
     const set: Partial<KeysTable> = { updated_at: at };
     if (changes.name !== undefined) set.name = changes.name;
+    if (changes.description !== undefined) set.description = changes.description;
     if (changes.planId !== undefined) set.plan_id = changes.planId;
     if (changes.enabled !== undefined) set.enabled = changes.enabled ? 1 : 0;
     if (changes.metadata !== undefined) set.metadata = toJson(changes.metadata);
@@ -114,6 +119,27 @@ export class SqlKeyStore implements KeyStore {
     if (changes.revokedAt !== undefined) set.revoked_at = changes.revokedAt;
     await this.db.updateTable('keys').set(set).where('id', '=', id).execute();
     return this.get(id);
+  }
+
+  async rotate(oldId: string, successor: KeyRecord, oldExpiresAt: number, at: number): Promise<KeyRecord | null> {
+    try {
+      const rotated = await this.db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('keys')
+          .set({ expires_at: oldExpiresAt, replaced_by: successor.id, updated_at: at })
+          .where('id', '=', oldId)
+          .where('replaced_by', 'is', null)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) !== 1) return false;
+        await trx.insertInto('keys').values(toRow(successor)).execute();
+        return true;
+      });
+      return rotated ? this.get(oldId) : null;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new StoreConflict('a key with this value exists');
+      throw err;
+    }
   }
 
   async countByPlan(planId: string): Promise<number> {

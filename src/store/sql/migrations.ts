@@ -92,6 +92,12 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_key_lifecycle': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('keys').addColumn('description', 'text').execute();
+      await db.schema.alterTable('keys').addColumn('replaced_by', 'text').execute();
+    },
+  },
 };
 
 /** Brings the schema up to date. The caller serialises concurrent callers (see postgres/open.ts). */

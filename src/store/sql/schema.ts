@@ -20,6 +20,8 @@ export interface KeysTable {
   metadata: string | null;
   lineage_id: string;
   rotated_from: string | null;
+  replaced_by: string | null;
+  description: string | null;
   expires_at: number | null;
   revoked_at: number | null;
   created_at: number;
