@@ -58,6 +58,26 @@ describe('keygate CLI over the admin API', () => {
     expect(audit.items.map((e: { action: string }) => e.action)).toEqual(['key.revoke', 'key.enable', 'key.disable', 'key.update', 'key.create']);
   });
 
+  it('rotates a key with a grace period, and imports a CSV file', async () => {
+    await cli('apps', 'create', 'cli-rotate');
+    const made = await json('keys', 'create', '--app', 'cli-rotate');
+    const rotated = await cli('keys', 'rotate', made.id, '--grace', '1h');
+    expect(rotated.code, rotated.err).toBe(0);
+    expect(rotated.out).toMatch(/key: kg_live_/);
+    expect(rotated.out).toMatch(new RegExp(`previous key ${made.id} stops working at `));
+    expect((await cli('keys', 'rotate', made.id, '--grace', 'soon')).err).toMatch(/not a duration/);
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'kg-cli-')), 'keys.csv');
+    writeFileSync(file, 'name,key\nok,cli-imported-key-value-0001\nbad,short\n');
+    const imported = await cli('keys', 'import', file, '--app', 'cli-rotate');
+    expect(imported.code, imported.err).toBe(0);
+    expect(imported.out).toMatch(/imported 1 key\(s\), 1 failed/);
+    expect(imported.out).toMatch(/invalid_key/);
+    expect((await cli('keys', 'import', '/no/such/file.csv')).err).toBe('error: cannot read /no/such/file.csv\n');
+  });
+
   it('creates, lists and revokes admin tokens', async () => {
     const made = await json('tokens', 'create', '--name', 'ci', '--scopes', 'read,write');
     expect(made.token).toMatch(/^kga_/);

@@ -170,3 +170,29 @@ describe('key verification and its cache', () => {
     expect(verifier.verify(known)).toMatchObject({ ok: true });
   });
 });
+
+describe('no plaintext comparison', () => {
+  it('looks keys up by hash only: values sharing a long prefix with a real key cost the same single lookup', async () => {
+    const { store, verifier } = setup();
+    const real = format.generate();
+    store.records.set(hashKey(real), record(real));
+    const asked: string[] = [];
+    const original = store.findByHash.bind(store);
+    store.findByHash = async (hash: string) => {
+      asked.push(hash);
+      return original(hash);
+    };
+    // Imported-style values sharing 0 to 29 leading characters with an imported real key.
+    const importedReal = 'partner-key-0123456789abcdefghij';
+    store.records.set(hashKey(importedReal), record(importedReal, { id: 'key_2' }));
+    const probes = Array.from({ length: 30 }, (_, shared) => importedReal.slice(0, shared) + 'Z'.repeat(importedReal.length - shared));
+    for (const probe of probes) expect(await verifier.verify(probe)).toEqual({ ok: false, code: 'invalid_api_key' });
+    // One lookup per distinct value, however much of it matched; only hashes reach the store.
+    expect(asked).toHaveLength(probes.length);
+    expect(new Set(asked).size).toBe(probes.length);
+    for (const [i, hash] of asked.entries()) {
+      expect(hash).toBe(hashKey(probes[i]!));
+      expect(hash).not.toContain(probes[i]!.slice(0, 8));
+    }
+  });
+});

@@ -11,6 +11,13 @@ describe.each(backends)('admin API — $name', (backend) => {
     const tokens: Record<Scope, string> = { read: '', write: '', admin: '' };
     let appId: string;
     let keyId: string;
+    let planId: string;
+    let quotaKeyId: string;
+    // Routes that consume their target get a fresh one per call.
+    const spare: { keys: string[]; tokens: string[] } = { keys: [], tokens: [] };
+    const rotatableKeyId = () => spare.keys.pop()!;
+    const disposableKeyId = () => spare.keys.pop()!;
+    const disposableTokenId = () => spare.tokens.pop()!;
 
     beforeAll(async () => {
       gw = await startTestGateway(await backend.fresh());
@@ -23,6 +30,11 @@ describe.each(backends)('admin API — $name', (backend) => {
       const k = await gw.newKey();
       appId = k.appId;
       keyId = k.id;
+      const plan = await gw.admin('POST', '/v1/plans', { name: 'security', rate: 100, burst: 100, quota: { limit: 100, period: 'day' } });
+      planId = plan.body.id;
+      quotaKeyId = (await gw.newKey({ planId })).id;
+      for (let i = 0; i < 30; i++) spare.keys.push((await gw.admin('POST', '/v1/keys', { appId })).body.id);
+      for (let i = 0; i < 12; i++) spare.tokens.push((await gw.admin('POST', '/v1/admin-tokens', { name: `spare-${i}`, scopes: ['read'] })).body.id);
     });
     afterAll(() => gw?.close());
 
@@ -39,29 +51,41 @@ describe.each(backends)('admin API — $name', (backend) => {
       ['POST', () => `/v1/keys/${keyId}/disable`, 'write'],
       ['POST', () => `/v1/keys/${keyId}/enable`, 'write'],
       ['GET', () => '/v1/audit', 'read'],
+      ['GET', () => '/metrics', 'read'],
+      ['POST', () => '/v1/keys/verify', 'read', () => ({ key: 'some-key-value-for-verify' })],
+      ['GET', () => '/v1/plans', 'read'],
+      ['GET', () => `/v1/plans/${planId}`, 'read'],
+      ['POST', () => '/v1/plans', 'write', () => ({ name: `sec-${Math.random().toString(36).slice(2)}`, rate: 1, burst: 1 })],
+      ['PATCH', () => `/v1/plans/${planId}`, 'write', () => ({ burst: 2 })],
+      ['GET', () => `/v1/keys/${quotaKeyId}/quota`, 'read'],
+      ['POST', () => `/v1/keys/${quotaKeyId}/quota`, 'write', () => ({ reset: true })],
+      ['POST', () => `/v1/keys/${rotatableKeyId()}/rotate`, 'write', () => ({ graceSeconds: 0 })],
+      ['POST', () => '/v1/keys/import', 'write', () => ({ items: [] })],
+      ['POST', () => `/v1/keys/${disposableKeyId()}/revoke`, 'write'],
+      ['POST', () => `/v1/admin-tokens/${disposableTokenId()}/revoke`, 'admin'],
       ['GET', () => '/v1/admin-tokens', 'admin'],
       ['POST', () => '/v1/admin-tokens', 'admin', () => ({ name: 'x', scopes: ['read'] })],
     ];
 
     it.each(routes)('%s %s: 401 without or with a wrong token, 403 below its scope, allowed with it', async (method, path, scope, body) => {
-      const url = gw.adminUrl + path();
+      const url = () => gw.adminUrl + path();
       const payload = body?.();
-      const none = await call(method, url, { body: payload });
+      const none = await call(method, url(), { body: payload });
       expect(none.status).toBe(401);
       expect(none.body.code).toBe('unauthorized');
       expect(none.headers['content-type']).toMatch(/^application\/problem\+json/);
-      const wrong = await call(method, url, { body: payload, headers: { authorization: 'Bearer kga_not_a_real_token_at_all_00000' } });
+      const wrong = await call(method, url(), { body: payload, headers: { authorization: 'Bearer kga_not_a_real_token_at_all_00000' } });
       expect(wrong.status).toBe(401);
-      const basic = await call(method, url, { body: payload, headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } });
+      const basic = await call(method, url(), { body: payload, headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } });
       expect(basic.status).toBe(401);
       const order: Scope[] = ['read', 'write', 'admin'];
       for (const s of order.slice(0, order.indexOf(scope))) {
-        const res = await call(method, url, { body: payload, headers: { authorization: `Bearer ${tokens[s]}` } });
+        const res = await call(method, url(), { body: payload, headers: { authorization: `Bearer ${tokens[s]}` } });
         expect(res.status, `${s} token`).toBe(403);
         expect(res.body.code).toBe('forbidden');
       }
       for (const s of order.slice(order.indexOf(scope))) {
-        const res = await call(method, url, { body: body?.(), headers: { authorization: `Bearer ${tokens[s]}` } });
+        const res = await call(method, url(), { body: body?.(), headers: { authorization: `Bearer ${tokens[s]}` } });
         expect(res.status, `${s} token: ${res.text}`).toBeLessThan(300);
       }
     });

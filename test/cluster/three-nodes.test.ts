@@ -41,7 +41,8 @@ describe.skipIf(postgresBackend.skip !== null)(`three gateway nodes — ${title(
       writeFileSync(
         file,
         JSON.stringify({
-          proxy: { host: '127.0.0.1', port: proxyPort },
+          proxy: { host: '127.0.0.1', port: proxyPort, trustProxy: true },
+          guard: { maxInvalid: 6, windowSeconds: 60, blockSeconds: 300 },
           admin: { host: '127.0.0.1', port: adminPort },
           storage: backend.storage,
           redis: backend.redis,
@@ -132,5 +133,17 @@ describe.skipIf(postgresBackend.skip !== null)(`three gateway nodes — ${title(
     expect((await proxy(n3, key)).status).toBe(429);
     await admin(n2, 'PATCH', `/v1/plans/${plan.body.id}`, { burst: 50 });
     expect(await within(1000, async () => (await proxy(n3, key)).status === 200)).toBeLessThan(1000);
+  });
+
+  it('counts invalid keys across nodes: a guesser spread over all three is blocked on all three', async () => {
+    const [n1] = nodes as [Node, Node, Node];
+    const app = await admin(n1, 'POST', '/v1/apps', { name: 'guess' });
+    const key = (await admin(n1, 'POST', '/v1/keys', { appId: app.body.id })).body.key as string;
+    const from = (node: Node, k: string, ip: string) => call('GET', `${node.proxy}/demo/x`, { headers: { 'x-api-key': k, 'x-forwarded-for': ip } });
+    for (let i = 0; i < 6; i++) expect((await from(nodes[i % 3]!, `guessed-key-value-${i}-xxxxxxxx`, '203.0.113.50')).body.code).toBe('invalid_api_key');
+    for (const node of nodes) {
+      expect(await within(1000, async () => (await from(node, key, '203.0.113.50')).body.code === 'too_many_invalid_keys')).toBeLessThan(1000);
+      expect((await from(node, key, '203.0.113.51')).status).toBe(200);
+    }
   });
 });
