@@ -81,12 +81,19 @@ export class InvalidKeyGuard {
     return 0;
   }
 
-  /** Records an invalid key from `ip`; blocks it (everywhere) when it crosses the threshold. */
-  record(ip: string): void {
+  /**
+   * Records an invalid key from `ip`; blocks it (everywhere) when it crosses the threshold.
+   * With a shared counter this resolves once the count is in, so the very next request from
+   * the address already sees the block (only invalid keys wait for it).
+   */
+  record(ip: string): void | Promise<void> {
     const now = this.clock.now();
     const result = this.counter.hit(ip, now);
-    if (typeof result === 'number') this.apply(ip, result);
-    else result.then((until) => this.apply(ip, until), (err: Error) => this.logger.warn({ err: err.message }, 'invalid key not counted'));
+    if (typeof result === 'number') return this.apply(ip, result);
+    return result.then(
+      (until) => this.apply(ip, until),
+      (err: Error) => this.logger.warn({ err: err.message }, 'invalid key not counted'),
+    );
   }
 
   private apply(ip: string, until: number): void {

@@ -46,7 +46,7 @@ export class VerificationService {
     if (key === '') return { ...answer, code: 'missing_api_key' };
     const verdict = await this.verifier.verify(key);
     if (!verdict.ok) {
-      if (verdict.code === 'invalid_api_key' && req.ip && this.guard) this.guard.record(req.ip);
+      if (verdict.code === 'invalid_api_key' && req.ip && this.guard) await this.guard.record(req.ip);
       return { ...answer, code: verdict.code, keyId: verdict.keyId ?? null, appId: verdict.appId ?? null };
     }
     const principal = verdict.principal;

@@ -29,7 +29,8 @@ function read(ctx: RequestContext, source: KeySource): string | null {
   return values[0] ?? '';
 }
 
-export type KeyListener = (ctx: RequestContext, verdict: Verdict) => void;
+/** Told of every verdict; a promise it returns delays the refusal (not an admitted call). */
+export type KeyListener = (ctx: RequestContext, verdict: Verdict) => void | Promise<void>;
 
 /**
  * Finds the credential in the route's key sources (in their configured order; an empty value
@@ -60,19 +61,20 @@ export class Authenticate implements Stage {
     return this.apply(ctx, verdict);
   }
 
-  private apply(ctx: RequestContext, verdict: Verdict): StageResult {
-    this.onVerdict?.(ctx, verdict);
+  private apply(ctx: RequestContext, verdict: Verdict): StageResult | Promise<StageResult> {
+    const told = this.onVerdict?.(ctx, verdict);
     if (verdict.ok) {
       ctx.principal = verdict.principal;
       return undefined;
     }
     ctx.refusedKeyId = verdict.keyId ?? null;
     ctx.refusedAppId = verdict.appId ?? null;
-    return verdict.code === 'invalid_api_key' ? INVALID : { code: verdict.code };
+    const refusal = verdict.code === 'invalid_api_key' ? INVALID : { code: verdict.code };
+    return told instanceof Promise ? told.then(() => refusal) : refusal;
   }
 
-  private refuse(ctx: RequestContext, refusal: Refusal): Refusal {
-    this.onVerdict?.(ctx, { ok: false, code: 'invalid_api_key' });
-    return refusal;
+  private refuse(ctx: RequestContext, refusal: Refusal): Refusal | Promise<Refusal> {
+    const told = this.onVerdict?.(ctx, { ok: false, code: 'invalid_api_key' });
+    return told instanceof Promise ? told.then(() => refusal) : refusal;
   }
 }

@@ -22,7 +22,7 @@ export class GuardStage implements Stage {
   }
 
   /** Authentication's verdict listener: counts invalid and malformed keys per address. */
-  readonly onVerdict = (ctx: RequestContext, verdict: Verdict): void => {
-    if (!verdict.ok && verdict.code === 'invalid_api_key') this.guard.record(ctx.clientIp);
+  readonly onVerdict = (ctx: RequestContext, verdict: Verdict): void | Promise<void> => {
+    if (!verdict.ok && verdict.code === 'invalid_api_key') return this.guard.record(ctx.clientIp);
   };
 }
