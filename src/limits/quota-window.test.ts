@@ -54,6 +54,16 @@ describe('quota windows', () => {
     expect(iso(before.start)).toBe('2026-03-28T05:00:00.000Z'); // 06:00 CET the day before
   });
 
+  it('starts windows at the offset wall-clock time in a zone whose clocks change at midnight', () => {
+    // America/Santiago skips from 00:00 to 01:00: the day starts at 01:00, and a 49 h month
+    // offset means "the 3rd at 01:00", which is that very instant.
+    const s = { period: 'month' as Period, timezone: 'America/Santiago', offsetMs: 49 * H };
+    const w = quotaWindow(2040868800000, s);
+    const local = DateTime.fromMillis(w.start, { zone: s.timezone });
+    expect([local.day, local.hour, local.minute]).toEqual([3, 1, 0]);
+    expect(quotaWindow(w.end, s).start).toBe(w.end);
+  });
+
   it('validates schedules', () => {
     expect(scheduleProblem({ period: 'day', timezone: 'Mars/Olympus', offsetMs: 0 })).toMatch(/time zone/);
     expect(scheduleProblem({ period: 'day', timezone: 'UTC', offsetMs: D })).toMatch(/shorter than a day/);
@@ -89,7 +99,8 @@ describe('quota windows', () => {
         expect(base.startOf(s.period).toISODate()).toBe(base.toISODate());
         const day = local.startOf('day');
         if (day.offset === day.plus({ days: 1 }).offset) {
-          expect(local.toMillis() - day.toMillis() + (local.offset - day.offset) * 60_000).toBe(s.offsetMs - offsetDays * D);
+          const wallClock = ((local.hour * 60 + local.minute) * 60 + local.second) * 1000 + local.millisecond;
+          expect(wallClock).toBe(s.offsetMs - offsetDays * D);
         }
         const length = w.end - w.start;
         const nominal = s.period === 'day' ? D : s.period === 'week' ? 7 * D : 28 * D;
