@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { Auditor } from './admin/audit.js';
 import { createAdminServer, type AdminApp } from './admin/server.js';
@@ -22,6 +23,10 @@ import { PlanDirectory } from './plans/directory.js';
 import { Limiter } from './plans/limiter.js';
 import { PlanService } from './plans/service.js';
 import { Metrics } from './monitor/metrics.js';
+import { UsageRecorder } from './monitor/recorder.js';
+import { UsageService } from './monitor/usage.js';
+import { recordStage } from './pipeline/record.js';
+import { parseDuration } from './duration.js';
 import { MemoryCounterStore } from './store/memory/counters.js';
 import { RedisCounterStore } from './store/redis/counters.js';
 import { RedisGuardCounter } from './store/redis/guard.js';
@@ -146,6 +151,18 @@ async function openCounters(
   return counters;
 }
 
+/** Hourly: drops usage buckets past their retention and limit state of finished windows. */
+async function prune(config: Config, stores: Stores, clock: Clock, logger: Logger): Promise<void> {
+  const now = clock.now();
+  const keep = config.monitoring.retention;
+  try {
+    await stores.usage.prune({ minute: now - parseDuration(keep.minute)!, hour: now - parseDuration(keep.hour)!, day: now - parseDuration(keep.day)! });
+    await stores.limits.prune(now);
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'pruning old usage failed; retrying in an hour');
+  }
+}
+
 /**
  * The composition root: the only place where backends are chosen and wired together.
  * Starts a gateway (proxy + admin API) for `config` and resolves once both listen.
@@ -210,6 +227,31 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       closers.push(() => echo.close());
     }
     const routes = new RouteTable(config.routes.map((r) => prepareRoute(r, echoOrigin)));
+    const recorder = new UsageRecorder(
+      stores.usage,
+      {
+        capacity: config.monitoring.bufferSize,
+        aggregateMs: 1000,
+        flushMs: config.monitoring.flushSeconds * 1000,
+        maxPendingRows: 200_000,
+        spillDir: join(config.dataDir, 'spill'),
+        logSample: config.log.requests,
+        metricsPerKey: config.monitoring.metricsPerKey,
+      },
+      metrics,
+      logger,
+      clock,
+    );
+    recorder.start();
+    closers.push(() => recorder.close());
+    metrics.sources.cacheHits = () => cache.hits;
+    metrics.sources.cacheMisses = () => cache.misses;
+    const usage = new UsageService(stores.usage, stores.keys, directory, clock);
+    const maintenance = setInterval(() => void prune(config, stores, clock, logger), 3_600_000);
+    maintenance.unref();
+    void prune(config, stores, clock, logger);
+    closers.push(async () => clearInterval(maintenance));
+
     const upstreams = new Upstreams(config.proxy.upstreamConnections);
     closers.push(() => upstreams.close());
 
@@ -229,12 +271,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       new AuthorizeRoute(directory),
       new ApplyLimits(limiter),
     ]);
-    const proxy = new ProxyServer({ routes, pipeline, upstreams, clock, logger, trustProxy: config.proxy.trustProxy });
+    const proxy = new ProxyServer({ routes, pipeline, upstreams, clock, logger, trustProxy: config.proxy.trustProxy, onComplete: recordStage(recorder) });
     const proxyAddress = await listen('proxy', config.proxy.host, config.proxy.port, () => proxy.listen(config.proxy.host, config.proxy.port));
     closers.push(() => proxy.close(config.proxy.shutdownTimeoutMs));
 
-    const verification = new VerificationService(verifier, routes, directory, limiter, guardStage ? guard : null);
-    const admin: AdminApp = await createAdminServer({ apps, keys, importer, verification, plans, limiter, metrics, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
+    const verification = new VerificationService(verifier, routes, directory, limiter, guardStage ? guard : null, clock, (e) => recorder.record(e));
+    const admin: AdminApp = await createAdminServer({ apps, keys, importer, verification, plans, limiter, metrics, usage, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
     closers.push(() => admin.close());
     await listen('admin', config.admin.host, config.admin.port, () => admin.listen({ host: config.admin.host, port: config.admin.port }));
     const adminAddress = admin.server.address() as AddressInfo;

@@ -174,3 +174,35 @@ describe('keygate plans and quotas', () => {
     expect(unknownRoute.err).toMatch(/invalid_request: overrides\[0\]\.route: no route "\/nope"/);
   });
 });
+
+describe('keygate usage', () => {
+  it('prints a table and a chart of requests and errors, or JSON', async () => {
+    const { ManualClock } = await import('../src/clock.js');
+    const clock = new ManualClock(Date.parse('2026-11-27T10:00:00Z'));
+    const gw = await startTestGateway(await sqliteBackend.fresh(), { clock, config: { monitoring: { flushSeconds: 0.2 } } });
+    try {
+      const { key, id } = await gw.newKey();
+      for (let m = 0; m < 5; m++) {
+        for (let i = 0; i <= m; i++) await gw.proxy('/demo/x', { headers: { 'x-api-key': key } });
+        clock.advance(60_000);
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      let out = '';
+      let err = '';
+      const code = await run(['usage', '--key', id, '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T10:05:00Z'], { out: (s) => (out += s), err: (s) => (err += s) }, { KEYGATE_ADMIN_URL: gw.adminUrl, KEYGATE_ADMIN_TOKEN: ROOT_TOKEN });
+      expect(code, err).toBe(0);
+      expect(out).toMatch(new RegExp(`key ${id}, 2026-11-27T10:00:00.000Z to 2026-11-27T10:05:00.000Z: 15 requests, 0 errors`));
+      expect(out).toMatch(/2026-11-27T10:04:00.000Z │ 5 /);
+      expect(out).toMatch(/[╭╮╯╰─]/); // the chart
+      expect(out).toMatch(/upper line: requests, lower line: errors/);
+      let json = '';
+      await run(['--json', 'usage', '--key', id, '--from', '2026-11-27T10:00:00Z', '--to', '2026-11-27T10:05:00Z'], { out: (s) => (json += s), err: () => {} }, { KEYGATE_ADMIN_URL: gw.adminUrl, KEYGATE_ADMIN_TOKEN: ROOT_TOKEN });
+      expect(JSON.parse(json).items.map((i: { requests: number }) => i.requests)).toEqual([1, 2, 3, 4, 5]);
+      let bad = '';
+      expect(await run(['usage', '--key', 'k', '--route', '/demo'], { out: () => {}, err: (s) => (bad += s) }, { KEYGATE_ADMIN_URL: gw.adminUrl, KEYGATE_ADMIN_TOKEN: ROOT_TOKEN })).toBe(2);
+      expect(bad).toMatch(/give one of --key, --app, --route/);
+    } finally {
+      await gw.close();
+    }
+  });
+});

@@ -10,6 +10,7 @@ import type { KeyService } from '../keys/service.js';
 import type { VerificationService } from '../keys/verification.js';
 import { StoreUnavailable } from '../keys/verify.js';
 import type { Metrics } from '../monitor/metrics.js';
+import type { UsageService } from '../monitor/usage.js';
 import type { Limiter } from '../plans/limiter.js';
 import type { PlanService } from '../plans/service.js';
 import type { Logger } from '../log.js';
@@ -38,6 +39,7 @@ export interface AdminDeps {
   plans: PlanService;
   limiter: Limiter;
   metrics: Metrics;
+  usage: UsageService;
   tokens: AdminTokenService;
   stores: Stores;
   clock: Clock;

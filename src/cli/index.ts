@@ -7,6 +7,7 @@ import type { Context } from './commands/shared.js';
 import { plansCommand } from './commands/plans.js';
 import { startCommand } from './commands/start.js';
 import { tokensCommand } from './commands/tokens.js';
+import { usageCommand } from './commands/usage.js';
 import { processOutput, type Output } from './output.js';
 
 /** Builds the `keygate` command. `env` supplies KEYGATE_ADMIN_URL / KEYGATE_ADMIN_TOKEN. */
@@ -31,6 +32,7 @@ export function buildProgram(io: Output = processOutput, env: NodeJS.ProcessEnv 
   keysCommand(program, ctx, io);
   plansCommand(program, ctx, io);
   tokensCommand(program, ctx, io);
+  usageCommand(program, ctx, io);
   auditCommand(program, ctx, io);
   return program;
 }

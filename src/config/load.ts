@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
+import { parseDuration } from '../duration.js';
 import { ConfigSchema, type Config, type FileConfig } from './schema.js';
 
 /** A configuration problem, said in terms of the file and field a user can fix. */
@@ -144,6 +145,10 @@ export function resolveConfig(raw: unknown, options: { file?: string; env?: Node
     throw new ConfigError(file, 'KEYGATE_ADMIN_TOKEN', 'must be at least 20 printable ASCII characters without spaces');
   }
 
+  for (const [granularity, text] of Object.entries(parsed.monitoring.retention)) {
+    const ms = parseDuration(text);
+    if (ms === null || ms <= 0) throw new ConfigError(file, `monitoring.retention.${granularity}`, `"${text}" is not a duration such as 2d or 90d`);
+  }
   const { sqlite, postgres } = parsed.storage;
   if (sqlite && postgres) throw new ConfigError(file, 'storage', 'name either sqlite or postgres, not both');
   const storage: Config['storage'] = postgres

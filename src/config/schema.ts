@@ -84,9 +84,26 @@ export const ConfigSchema = Type.Object(
     routes: Type.Array(RouteSchema, {
       default: [{ path: '/demo', upstream: 'builtin:echo' }],
     }),
+    monitoring: Type.Object(
+      {
+        flushSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 2, description: 'how often usage is written to the database' }),
+        bufferSize: Type.Integer({ minimum: 1000, default: 100_000, description: 'usage events held between aggregation passes' }),
+        retention: Type.Object(
+          {
+            minute: Type.String({ default: '2d' }),
+            hour: Type.String({ default: '90d' }),
+            day: Type.String({ default: '730d' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        metricsPerKey: Type.Boolean({ default: false, description: 'label request metrics with key ids (cardinality!)' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.String({ pattern: '^(fatal|error|warn|info|debug|trace|silent)$', default: 'info' }),
+        requests: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'fraction of calls logged as structured request lines' }),
       },
       { additionalProperties: false, default: {} },
     ),

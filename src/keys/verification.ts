@@ -1,4 +1,6 @@
-import type { ErrorCode } from '../errors/codes.js';
+import type { Clock } from '../clock.js';
+import { statusOf, type ErrorCode } from '../errors/codes.js';
+import type { UsageEvent } from '../monitor/events.js';
 import type { Limiter } from '../plans/limiter.js';
 import type { PlanDirectory } from '../plans/directory.js';
 import type { RouteTable } from '../proxy/routes.js';
@@ -37,9 +39,32 @@ export class VerificationService {
     private readonly plans: PlanDirectory,
     private readonly limiter: Limiter,
     private readonly guard: InvalidKeyGuard | null,
+    private readonly clock: Clock,
+    /** Usage recording: verifications count as calls of the route they name. */
+    private readonly record: ((event: UsageEvent) => void) | null = null,
   ) {}
 
   async verify(req: VerifyRequest): Promise<VerifyAnswer> {
+    const started = performance.now();
+    const receivedAt = this.clock.now();
+    const answer = await this.decide(req);
+    this.record?.({
+      ts: receivedAt,
+      keyId: answer.keyId,
+      appId: answer.appId,
+      route: req.route === undefined ? '(verify)' : (this.routes.match(undefined, (req.method ?? 'GET').toUpperCase(), req.route)?.config.path ?? req.route),
+      method: (req.method ?? 'GET').toUpperCase(),
+      status: answer.valid ? 200 : statusOf(answer.code as ErrorCode),
+      latencyMs: performance.now() - started,
+      ip: req.ip ?? '',
+      bytesIn: 0,
+      bytesOut: 0,
+      code: answer.valid ? null : answer.code,
+    });
+    return answer;
+  }
+
+  private async decide(req: VerifyRequest): Promise<VerifyAnswer> {
     const answer: VerifyAnswer = { valid: false, code: 'invalid_api_key', keyId: null, appId: null, planId: null, ratelimit: null, quota: null };
     if (req.ip && this.guard && this.guard.blockedUntil(req.ip) > 0) return { ...answer, code: 'too_many_invalid_keys' };
     const key = req.key.trim();

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The gateway's Prometheus metrics (served at GET /metrics on the admin port). One registry
@@ -6,6 +6,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
  */
 export class Metrics {
   readonly registry = new Registry();
+  /** Live values read at scrape time; components set them when wired. */
+  readonly sources = { bufferDepth: () => 0, cacheHits: () => 0, cacheMisses: () => 0 };
 
   readonly limiterState = new Gauge({
     name: 'keygate_limiter_redis_up',
@@ -27,6 +29,56 @@ export class Metrics {
     help: 'Changes that could not be broadcast to other nodes (they rely on the cache TTL)',
     registers: [this.registry],
   });
+
+  readonly requests = new Counter({
+    name: 'keygate_requests_total',
+    help: 'Calls through the gateway by route, status class and refusal code (none = forwarded)',
+    labelNames: ['route', 'status_class', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'keygate_request_duration_seconds',
+    help: 'Time from the request to the end of the answer, by route',
+    labelNames: ['route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly keyRequests = new Counter({
+    name: 'keygate_key_requests_total',
+    help: 'Calls per key (only with monitoring.metricsPerKey)',
+    labelNames: ['key_id', 'status_class'] as const,
+    registers: [this.registry],
+  });
+  readonly bufferDepth = this.live('keygate_usage_buffer_depth', 'Usage events waiting for aggregation', () => this.sources.bufferDepth());
+  readonly eventsDropped = new Counter({
+    name: 'keygate_usage_events_dropped_total',
+    help: 'Usage events dropped because the buffer was full',
+    registers: [this.registry],
+  });
+  readonly usageWriteFailures = new Counter({
+    name: 'keygate_usage_write_failures_total',
+    help: 'Failed attempts to write usage to the database (rows are kept and retried)',
+    registers: [this.registry],
+  });
+  readonly keyCacheHits = this.live('keygate_key_cache_hits_total', 'Key verifications answered from the cache', () => this.sources.cacheHits());
+  readonly keyCacheMisses = this.live('keygate_key_cache_misses_total', 'Key verifications that needed the store', () => this.sources.cacheMisses());
+  readonly keyCacheHitRatio = this.live('keygate_key_cache_hit_ratio', 'Share of key verifications answered from the cache since start', () => {
+    const hits = this.sources.cacheHits();
+    const total = hits + this.sources.cacheMisses();
+    return total === 0 ? 0 : hits / total;
+  });
+
+  /** A gauge whose value is read when Prometheus scrapes. */
+  private live(name: string, help: string, read: () => number): Gauge {
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
 
   constructor(options: { defaults?: boolean } = {}) {
     if (options.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'keygate_' });

@@ -19,8 +19,8 @@ export interface ProxyOptions {
   logger: Logger;
   /** Take the client address from the last X-Forwarded-For entry (behind a trusted proxy). */
   trustProxy: boolean;
-  /** Called once per request after its response ended (or failed): the record stage. */
-  onComplete?: (ctx: RequestContext, status: number, refusal: Refusal | null) => void;
+  /** Called once per request after its answer was sent (or failed): the record stage. */
+  onComplete?: (ctx: RequestContext, status: number, code: string | null, bytesOut: number) => void;
 }
 
 const NEEDS_NORMALISING = /\/\.|%2e|%2f|\\/i;
@@ -176,7 +176,7 @@ export class ProxyServer {
     if (refusal !== undefined) {
       const headers = refusal.headers && ctx.headers ? { ...ctx.headers, ...refusal.headers } : (refusal.headers ?? ctx.headers ?? undefined);
       sendProblem(ctx.res, refusal.code, refusal.detail, headers);
-      this.options.onComplete?.(ctx, ctx.res.statusCode, refusal);
+      this.options.onComplete?.(ctx, ctx.res.statusCode, refusal.code, Number(ctx.res.getHeader('content-length') ?? 0));
       return;
     }
     const { route, principal } = ctx;
@@ -197,9 +197,10 @@ export class ProxyServer {
         timeoutMs: route.config.timeoutMs,
         extraHeaders: ctx.headers,
       },
-      (status, _bytesOut, error) => {
+      (status, bytesOut, error) => {
         if (error && status >= 502) this.options.logger.warn({ route: route.config.path, err: error.message }, 'upstream failed');
-        this.options.onComplete?.(ctx, status, null);
+        const code = status === 502 && error ? 'upstream_error' : status === 504 && error ? 'upstream_timeout' : null;
+        this.options.onComplete?.(ctx, status, code, bytesOut);
       },
     );
   }
@@ -214,12 +215,13 @@ export class ProxyServer {
   }
 
   private fault(ctx: RequestContext, err: unknown): void {
-    if (err instanceof StoreUnavailable) {
-      sendProblem(ctx.res, 'store_unavailable', 'keys cannot be checked right now; retry shortly', { 'retry-after': '1' });
+    const code = err instanceof StoreUnavailable ? 'store_unavailable' : 'internal_error';
+    if (code === 'store_unavailable') {
+      sendProblem(ctx.res, code, 'keys cannot be checked right now; retry shortly', { 'retry-after': '1' });
     } else {
       this.options.logger.error({ err }, 'request pipeline failed');
-      sendProblem(ctx.res, 'internal_error');
+      sendProblem(ctx.res, code);
     }
-    this.options.onComplete?.(ctx, ctx.res.statusCode, null);
+    this.options.onComplete?.(ctx, ctx.res.statusCode, code, Number(ctx.res.getHeader('content-length') ?? 0));
   }
 }

@@ -1,4 +1,5 @@
 import type { BucketParams } from '../limits/token-bucket.js';
+import type { UsageDelta, UsageScope } from '../monitor/events.js';
 
 /**
  * Storage contracts, one small interface per capability. Every backend (SQLite, PostgreSQL)
@@ -276,8 +277,45 @@ export interface CounterStore {
   close(): Promise<void>;
 }
 
+export interface UsageQuery {
+  scope: UsageScope;
+  id: string;
+  /** Epoch ms, inclusive / exclusive. */
+  from: number;
+  to: number;
+  granularity: 'minute' | 'hour' | 'day';
+}
+
+/** One stored bucket of a usage series. */
+export interface UsageRow {
+  ts: number;
+  requests: number;
+  admitted: number;
+  s2xx: number;
+  s4xx: number;
+  s5xx: number;
+  throttled: number;
+  quotaExceeded: number;
+  authRefused: number;
+  bytesIn: number;
+  bytesOut: number;
+  histogram: number[];
+}
+
+export interface UsageStore {
+  /** Adds per-minute deltas to the minute, hour and day series (rows are created as needed). */
+  add(deltas: UsageDelta[]): Promise<void>;
+  /** Stored buckets of one series in [from, to), in time order (empty buckets are absent). */
+  query(q: UsageQuery): Promise<UsageRow[]>;
+  /** Admitted calls per key and UTC day in [from, to); all keys with usage if `keyIds` is null. */
+  dailyByKey(q: { from: number; to: number; keyIds: string[] | null }): Promise<Array<{ keyId: string; day: number; admitted: number }>>;
+  /** Deletes buckets older than the given times (retention). */
+  prune(before: { minute: number; hour: number; day: number }): Promise<void>;
+}
+
 /** Everything a gateway stores in its database. */
 export interface Stores {
+  usage: UsageStore;
   apps: AppStore;
   keys: KeyStore;
   plans: PlanStore;

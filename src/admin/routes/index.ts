@@ -17,9 +17,10 @@ import { keysRotate } from './keys.rotate.js';
 import { plansCreate } from './plans.create.js';
 import { plansList } from './plans.list.js';
 import { plansUpdate } from './plans.update.js';
+import { usage } from './usage.js';
 
 export function registerRoutes(app: AdminApp, deps: AdminDeps): void {
-  for (const register of [health, metrics, appsCreate, appsList, appsUpdate, keysCreate, keysList, keysUpdate, keysRevoke, keysRotate, keysImport, keysVerify, keysQuota, plansCreate, plansList, plansUpdate, adminTokens, auditList]) {
+  for (const register of [health, metrics, appsCreate, appsList, appsUpdate, keysCreate, keysList, keysUpdate, keysRevoke, keysRotate, keysImport, keysVerify, keysQuota, plansCreate, plansList, plansUpdate, adminTokens, auditList, usage]) {
     register(app, deps);
   }
 }

@@ -1,4 +1,5 @@
 import { Migrator, type Kysely, type Migration } from 'kysely';
+import { USAGE_COUNTERS, USAGE_TABLES } from './schema.js';
 
 /**
  * Schema migrations, written once with Kysely's schema builder so the same DDL runs on SQLite
@@ -96,6 +97,20 @@ export const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       await db.schema.alterTable('keys').addColumn('description', 'text').execute();
       await db.schema.alterTable('keys').addColumn('replaced_by', 'text').execute();
+    },
+  },
+  '0004_usage': {
+    async up(db: Kysely<any>) {
+      for (const table of USAGE_TABLES) {
+        let t = db.schema
+          .createTable(table)
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('ts', 'bigint', (c) => c.notNull());
+        for (const column of USAGE_COUNTERS) t = t.addColumn(column, 'bigint', (c) => c.notNull().defaultTo(0));
+        await t.addPrimaryKeyConstraint(`${table}_pk`, ['scope', 'id', 'ts']).execute();
+        await db.schema.createIndex(`${table}_ts`).on(table).column('ts').execute();
+      }
     },
   },
 };

@@ -78,7 +78,34 @@ export interface BucketStateTable {
   tat: number;
 }
 
+/** Latency histogram columns h0 … h24 (see monitor/events.ts LATENCY_BOUNDS). */
+export const HISTOGRAM_COLUMNS = Array.from({ length: 25 }, (_, i) => `h${i}`);
+
+/** Additive counters of a usage row, in table order. */
+export const USAGE_COUNTERS = [
+  'requests',
+  'admitted',
+  's2xx',
+  's4xx',
+  's5xx',
+  'throttled',
+  'quota_exceeded',
+  'auth_refused',
+  'bytes_in',
+  'bytes_out',
+  ...HISTOGRAM_COLUMNS,
+];
+
+export const USAGE_TABLES = ['usage_minute', 'usage_hour', 'usage_day'] as const;
+export type UsageTableName = (typeof USAGE_TABLES)[number];
+
+/** A usage row: scope, id, bucket start, and the counters of USAGE_COUNTERS. */
+export type UsageTable = { scope: string; id: string; ts: number } & Record<string, number>;
+
 export interface Database {
+  usage_minute: UsageTable;
+  usage_hour: UsageTable;
+  usage_day: UsageTable;
   plans: PlansTable;
   quota_usage: QuotaUsageTable;
   bucket_state: BucketStateTable;

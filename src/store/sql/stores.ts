@@ -5,6 +5,7 @@ import { SqlAuditLog, SqlMetaStore } from './audit.js';
 import { SqlKeyStore } from './keys.js';
 import { SqlLimitStateStore } from './limit-state.js';
 import { SqlPlanStore } from './plans.js';
+import { SqlUsageStore } from './usage.js';
 import type { Database } from './schema.js';
 import { SqlAdminTokenStore } from './tokens.js';
 
@@ -18,6 +19,7 @@ export function sqlStores(db: Kysely<Database>, close: () => Promise<void>): Sto
     keys: new SqlKeyStore(db),
     plans: new SqlPlanStore(db),
     limits: new SqlLimitStateStore(db),
+    usage: new SqlUsageStore(db),
     tokens: new SqlAdminTokenStore(db),
     audit: new SqlAuditLog(db),
     meta: new SqlMetaStore(db),

@@ -1,0 +1,160 @@
+/** One call through the gateway (or one verification), admitted or refused. */
+export interface UsageEvent {
+  /** Epoch ms the call arrived. */
+  ts: number;
+  keyId: string | null;
+  appId: string | null;
+  /** The route's configured path (not the request path: bounded cardinality). */
+  route: string;
+  method: string;
+  status: number;
+  latencyMs: number;
+  ip: string;
+  bytesIn: number;
+  bytesOut: number;
+  /** The refusal code, or null for a forwarded call. */
+  code: string | null;
+  /** Country of `ip`, when known (detectors fill it in, or replay input carries it). */
+  country?: string | null;
+}
+
+/**
+ * Upper bounds (ms) of the latency histogram buckets; the last bucket is open. Fixed bounds
+ * make histograms mergeable by adding counts, across minutes and across nodes.
+ */
+export const LATENCY_BOUNDS: readonly number[] = [1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000];
+export const BUCKETS = LATENCY_BOUNDS.length + 1;
+
+export function latencyBucket(ms: number): number {
+  let lo = 0;
+  let hi = LATENCY_BOUNDS.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ms <= LATENCY_BOUNDS[mid]!) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** The latency below which `q` (0..1) of the counted calls fall, interpolated within its bucket; null without calls. */
+export function percentile(histogram: ArrayLike<number>, q: number): number | null {
+  let total = 0;
+  for (let i = 0; i < histogram.length; i++) total += histogram[i]!;
+  if (total === 0) return null;
+  const rank = q * total;
+  let seen = 0;
+  for (let i = 0; i < histogram.length; i++) {
+    const count = histogram[i]!;
+    if (count === 0) continue;
+    if (seen + count >= rank) {
+      const lower = i === 0 ? 0 : LATENCY_BOUNDS[i - 1]!;
+      const upper = i < LATENCY_BOUNDS.length ? LATENCY_BOUNDS[i]! : lower * 2;
+      return Math.round((lower + ((rank - seen) / count) * (upper - lower)) * 100) / 100;
+    }
+    seen += count;
+  }
+  return LATENCY_BOUNDS[LATENCY_BOUNDS.length - 1]!;
+}
+
+export type UsageScope = 'key' | 'app' | 'route' | 'all';
+
+/** Counts of one scope (a key, an app, a route, or everything) in one minute. Added, never set. */
+export interface UsageDelta {
+  scope: UsageScope;
+  id: string;
+  /** Minute start, epoch ms. */
+  minute: number;
+  requests: number;
+  /** Forwarded to the upstream (counted against quotas). */
+  admitted: number;
+  s2xx: number;
+  s4xx: number;
+  s5xx: number;
+  throttled: number;
+  quotaExceeded: number;
+  /** Refused for the key itself: missing, invalid, revoked, expired, disabled, guessing. */
+  authRefused: number;
+  bytesIn: number;
+  bytesOut: number;
+  histogram: number[];
+}
+
+const AUTH_CODES = new Set(['missing_api_key', 'invalid_api_key', 'key_revoked', 'key_expired', 'key_disabled', 'too_many_invalid_keys']);
+
+function emptyDelta(scope: UsageScope, id: string, minute: number): UsageDelta {
+  return {
+    scope,
+    id,
+    minute,
+    requests: 0,
+    admitted: 0,
+    s2xx: 0,
+    s4xx: 0,
+    s5xx: 0,
+    throttled: 0,
+    quotaExceeded: 0,
+    authRefused: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    histogram: new Array<number>(BUCKETS).fill(0),
+  };
+}
+
+/** Folds events into per-minute deltas per key, app, route and overall. */
+export class Aggregator {
+  private deltas = new Map<string, UsageDelta>();
+
+  add(e: UsageEvent): void {
+    const minute = e.ts - (e.ts % 60_000);
+    this.into('all', '*', minute, e);
+    this.into('route', e.route, minute, e);
+    if (e.keyId !== null) this.into('key', e.keyId, minute, e);
+    if (e.appId !== null) this.into('app', e.appId, minute, e);
+  }
+
+  private into(scope: UsageScope, id: string, minute: number, e: UsageEvent): void {
+    const k = `${scope}\u0000${id}\u0000${minute}`;
+    let d = this.deltas.get(k);
+    if (d === undefined) {
+      d = emptyDelta(scope, id, minute);
+      this.deltas.set(k, d);
+    }
+    d.requests++;
+    if (e.code === null) d.admitted++;
+    if (e.status >= 500) d.s5xx++;
+    else if (e.status >= 400) d.s4xx++;
+    else if (e.status >= 200 && e.status < 300) d.s2xx++;
+    if (e.code === 'rate_limited') d.throttled++;
+    else if (e.code === 'quota_exceeded') d.quotaExceeded++;
+    else if (e.code !== null && AUTH_CODES.has(e.code)) d.authRefused++;
+    d.bytesIn += e.bytesIn;
+    d.bytesOut += e.bytesOut;
+    d.histogram[latencyBucket(e.latencyMs)]!++;
+  }
+
+  get size(): number {
+    return this.deltas.size;
+  }
+
+  /** The deltas so far; the aggregator starts empty again. */
+  take(): UsageDelta[] {
+    const out = [...this.deltas.values()];
+    this.deltas = new Map();
+    return out;
+  }
+}
+
+/** Adds `b` into `a` (same scope, id and minute). */
+export function mergeDelta(a: UsageDelta, b: UsageDelta): void {
+  a.requests += b.requests;
+  a.admitted += b.admitted;
+  a.s2xx += b.s2xx;
+  a.s4xx += b.s4xx;
+  a.s5xx += b.s5xx;
+  a.throttled += b.throttled;
+  a.quotaExceeded += b.quotaExceeded;
+  a.authRefused += b.authRefused;
+  a.bytesIn += b.bytesIn;
+  a.bytesOut += b.bytesOut;
+  for (let i = 0; i < BUCKETS; i++) a.histogram[i]! += b.histogram[i]!;
+}

@@ -1,0 +1,25 @@
+import type { UsageRecorder } from '../monitor/recorder.js';
+import type { RequestContext } from './context.js';
+
+/**
+ * The record stage, run after the answer is sent: one usage event per call, handed to the
+ * recorder's buffer (aggregation and storage happen in the background, never per request).
+ */
+export function recordStage(recorder: UsageRecorder) {
+  return (ctx: RequestContext, status: number, code: string | null, bytesOut: number): void => {
+    const length = ctx.req.headers['content-length'];
+    recorder.record({
+      ts: ctx.receivedAt,
+      keyId: ctx.principal?.keyId ?? ctx.refusedKeyId,
+      appId: ctx.principal?.appId ?? ctx.refusedAppId,
+      route: ctx.route.config.path,
+      method: ctx.method,
+      status,
+      latencyMs: performance.now() - ctx.startedAt,
+      ip: ctx.clientIp,
+      bytesIn: length === undefined ? 0 : Number(length) || 0,
+      bytesOut,
+      code,
+    });
+  };
+}

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { backends, title } from '../support/backends.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startUpstream } from '../support/upstream.js';
+
+async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last = await probe();
+  while (!ok(last) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    last = await probe();
+  }
+  return last;
+}
+
+const sum = (items: Array<Record<string, number>>, field: string) => items.reduce((a, i) => a + (i[field] ?? 0), 0);
+
+describe.each(backends)('usage monitoring — $name', (backend) => {
+  it.skipIf(backend.skip !== null)(`${title(backend)}: counts every call by key, app, route and refusal code; rollups add up; a restart keeps the series`, async () => {
+    const up = await startUpstream();
+    const storage = await backend.fresh();
+    const clock = new ManualClock(Date.parse('2026-11-27T09:58:00Z'));
+    const options = {
+      clock,
+      config: {
+        monitoring: { flushSeconds: 0.2 },
+        routes: [
+          { path: '/demo', upstream: 'builtin:echo' },
+          { path: '/api', upstream: up.url },
+        ],
+      },
+    };
+    let gw: TestGateway = await startTestGateway(storage, options);
+    try {
+      const plan = await gw.admin('POST', '/v1/plans', { name: 'metered', rate: 0.0001, burst: 10, quota: { limit: 12, period: 'day' } });
+      const { key, id, appId } = await gw.newKey({ planId: plan.body.id });
+      const other = await gw.newKey();
+      // 09:58: 8 admitted on /demo, 2 upstream errors on /api
+      for (let i = 0; i < 8; i++) expect((await gw.proxy('/demo/x', { headers: { 'x-api-key': key } })).status).toBe(200);
+      for (let i = 0; i < 2; i++) expect((await gw.proxy('/api/status/503', { headers: { 'x-api-key': key } })).status).toBe(503);
+      // 09:59: 3 throttled (the bucket of 10 is empty), 2 invalid keys, 1 without a key
+      clock.advance(60_000);
+      for (let i = 0; i < 3; i++) expect((await gw.proxy('/demo/x', { headers: { 'x-api-key': key } })).body.code).toBe('rate_limited');
+      for (let i = 0; i < 2; i++) await gw.proxy('/demo/x', { headers: { 'x-api-key': 'not-a-key-but-long-enough-1' } });
+      await gw.proxy('/demo/x');
+      // 10:00 (next hour): 4 admitted for the other key
+      clock.advance(60_000);
+      for (let i = 0; i < 4; i++) await gw.proxy('/demo/y', { headers: { 'x-api-key': other.key } });
+
+      const range = 'from=2026-11-27T09:58:00Z&to=2026-11-27T10:01:00Z&granularity=minute';
+      const byKey = await eventually(
+        () => gw.admin('GET', `/v1/usage?keyId=${id}&${range}`),
+        (r) => r.status === 200 && sum(r.body.items, 'requests') === 13,
+      );
+      expect(byKey.body.items.map((i: { ts: string }) => i.ts)).toEqual(['2026-11-27T09:58:00.000Z', '2026-11-27T09:59:00.000Z', '2026-11-27T10:00:00.000Z']);
+      expect(byKey.body.items[0]).toMatchObject({ requests: 10, admitted: 10, errors: 2, s2xx: 8, s5xx: 2, throttled: 0 });
+      expect(byKey.body.items[1]).toMatchObject({ requests: 3, admitted: 0, throttled: 3, errors: 3, s4xx: 3 });
+      expect(byKey.body.items[2]).toMatchObject({ requests: 0, p50: null });
+      expect(byKey.body.items[0].p50).toEqual(expect.any(Number));
+      expect(byKey.body.items[0].p99).toBeGreaterThanOrEqual(byKey.body.items[0].p50);
+
+      const all = await eventually(() => gw.admin('GET', `/v1/usage?${range}`), (r) => sum(r.body.items, 'requests') === 20);
+      expect(sum(all.body.items, 'authRefused')).toBe(3);
+      const byApp = await gw.admin('GET', `/v1/usage?appId=${appId}&${range}`);
+      expect(sum(byApp.body.items, 'requests')).toBe(13);
+      const byRoute = await gw.admin('GET', `/v1/usage?route=/api&${range}`);
+      expect(sum(byRoute.body.items, 's5xx')).toBe(2);
+
+      // Rollups: hours add up to minutes, days to hours.
+      const hours = await gw.admin('GET', '/v1/usage?from=2026-11-27T09:00:00Z&to=2026-11-27T11:00:00Z&granularity=hour');
+      expect(hours.body.items.map((i: { requests: number }) => i.requests)).toEqual([16, 4]);
+      const days = await gw.admin('GET', '/v1/usage?from=2026-11-27T00:00:00Z&to=2026-11-28T00:00:00Z&granularity=day');
+      expect(days.body.items.map((i: { requests: number }) => i.requests)).toEqual([20]);
+      expect(days.body.items[0].throttled).toBe(sum(all.body.items, 'throttled'));
+
+      // AWS GetUsage-shaped daily report: used = admitted, remaining of the daily quota.
+      const daily = await gw.admin('GET', `/v1/usage/daily?startDate=2026-11-26&endDate=2026-11-27&keyId=${id}`);
+      expect(daily.body).toEqual({ startDate: '2026-11-26', endDate: '2026-11-27', items: { [id]: [[0, 12], [10, 2]] } });
+      const appDaily = await gw.admin('GET', `/v1/usage/daily?startDate=2026-11-27&endDate=2026-11-27&appId=${other.appId}`);
+      expect(appDaily.body.items).toEqual({ [other.id]: [[4, null]] });
+
+      // Prometheus metrics count the same calls.
+      const metrics = await gw.admin('GET', '/metrics');
+      expect(metrics.text).toMatch(/keygate_requests_total\{route="\/demo",status_class="2xx",code="none"\} 12/);
+      expect(metrics.text).toMatch(/keygate_requests_total\{route="\/demo",status_class="4xx",code="rate_limited"\} 3/);
+      expect(metrics.text).toMatch(/keygate_request_duration_seconds_count\{route="\/api"\} 2/);
+      expect(metrics.text).toMatch(/keygate_key_cache_hit_ratio 0\.\d+/);
+      expect(metrics.text).toMatch(/keygate_usage_events_dropped_total 0/);
+
+      // A graceful restart keeps everything, including what was still in the buffer.
+      for (let i = 0; i < 5; i++) await gw.proxy('/demo/z', { headers: { 'x-api-key': other.key } });
+      await gw.close();
+      gw = await startTestGateway(storage, options);
+      const after = await gw.admin('GET', `/v1/usage?${range}`);
+      expect(sum(after.body.items, 'requests')).toBe(25);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+});
+
+describe('usage API validation', () => {
+  it('refuses contradictory filters, bad times and huge ranges', async () => {
+    const { sqliteBackend } = await import('../support/backends.js');
+    const gw = await startTestGateway(await sqliteBackend.fresh());
+    try {
+      expect((await gw.admin('GET', '/v1/usage?keyId=key_a&appId=app_b')).status).toBe(400);
+      expect((await gw.admin('GET', '/v1/usage?from=yesterday')).body.errors[0].field).toBe('query.from');
+      expect((await gw.admin('GET', '/v1/usage?from=2026-11-27T10:00:00Z&to=2026-11-27T09:00:00Z')).status).toBe(400);
+      expect((await gw.admin('GET', '/v1/usage?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&granularity=minute')).body.detail).toMatch(/at most 10000/);
+      expect((await gw.admin('GET', '/v1/usage?granularity=week')).status).toBe(400);
+      expect((await gw.admin('GET', '/v1/usage/daily?startDate=2026-11-27')).status).toBe(400);
+      expect((await gw.admin('GET', '/v1/usage/daily?startDate=2026-11-27&endDate=2026-11-01')).body.errors[0].field).toBe('endDate');
+    } finally {
+      await gw.close();
+    }
+  });
+});
