@@ -100,48 +100,77 @@ function emptyDelta(scope: UsageScope, id: string, minute: number): UsageDelta {
   };
 }
 
-/** Folds events into per-minute deltas per key, app, route and overall. */
+interface MinuteDeltas {
+  all: UsageDelta;
+  route: Map<string, UsageDelta>;
+  key: Map<string, UsageDelta>;
+  app: Map<string, UsageDelta>;
+}
+
+/**
+ * Folds events into per-minute deltas per key, app, route and overall. Nested maps keyed by
+ * the ids themselves: folding an event allocates nothing but new deltas.
+ */
 export class Aggregator {
-  private deltas = new Map<string, UsageDelta>();
+  private minutes = new Map<number, MinuteDeltas>();
+  private last: { minute: number; deltas: MinuteDeltas } | null = null;
 
   add(e: UsageEvent): void {
     const minute = e.ts - (e.ts % 60_000);
-    this.into('all', '*', minute, e);
-    this.into('route', e.route, minute, e);
-    if (e.keyId !== null) this.into('key', e.keyId, minute, e);
-    if (e.appId !== null) this.into('app', e.appId, minute, e);
-  }
-
-  private into(scope: UsageScope, id: string, minute: number, e: UsageEvent): void {
-    const k = `${scope}\u0000${id}\u0000${minute}`;
-    let d = this.deltas.get(k);
-    if (d === undefined) {
-      d = emptyDelta(scope, id, minute);
-      this.deltas.set(k, d);
+    let m: MinuteDeltas;
+    if (this.last !== null && this.last.minute === minute) m = this.last.deltas;
+    else {
+      let found = this.minutes.get(minute);
+      if (found === undefined) {
+        found = { all: emptyDelta('all', '*', minute), route: new Map(), key: new Map(), app: new Map() };
+        this.minutes.set(minute, found);
+      }
+      m = found;
+      this.last = { minute, deltas: m };
     }
-    d.requests++;
-    if (e.code === null) d.admitted++;
-    if (e.status >= 500) d.s5xx++;
-    else if (e.status >= 400) d.s4xx++;
-    else if (e.status >= 200 && e.status < 300) d.s2xx++;
-    if (e.code === 'rate_limited') d.throttled++;
-    else if (e.code === 'quota_exceeded') d.quotaExceeded++;
-    else if (e.code !== null && AUTH_CODES.has(e.code)) d.authRefused++;
-    d.bytesIn += e.bytesIn;
-    d.bytesOut += e.bytesOut;
-    d.histogram[latencyBucket(e.latencyMs)]!++;
+    count(m.all, e);
+    count(within(m.route, 'route', e.route, minute), e);
+    if (e.keyId !== null) count(within(m.key, 'key', e.keyId, minute), e);
+    if (e.appId !== null) count(within(m.app, 'app', e.appId, minute), e);
   }
 
   get size(): number {
-    return this.deltas.size;
+    let n = 0;
+    for (const m of this.minutes.values()) n += 1 + m.route.size + m.key.size + m.app.size;
+    return n;
   }
 
   /** The deltas so far; the aggregator starts empty again. */
   take(): UsageDelta[] {
-    const out = [...this.deltas.values()];
-    this.deltas = new Map();
+    const out: UsageDelta[] = [];
+    for (const m of this.minutes.values()) out.push(m.all, ...m.route.values(), ...m.key.values(), ...m.app.values());
+    this.minutes = new Map();
+    this.last = null;
     return out;
   }
+}
+
+function within(map: Map<string, UsageDelta>, scope: UsageScope, id: string, minute: number): UsageDelta {
+  let d = map.get(id);
+  if (d === undefined) {
+    d = emptyDelta(scope, id, minute);
+    map.set(id, d);
+  }
+  return d;
+}
+
+function count(d: UsageDelta, e: UsageEvent): void {
+  d.requests++;
+  if (e.code === null) d.admitted++;
+  if (e.status >= 500) d.s5xx++;
+  else if (e.status >= 400) d.s4xx++;
+  else if (e.status >= 200 && e.status < 300) d.s2xx++;
+  if (e.code === 'rate_limited') d.throttled++;
+  else if (e.code === 'quota_exceeded') d.quotaExceeded++;
+  else if (e.code !== null && AUTH_CODES.has(e.code)) d.authRefused++;
+  d.bytesIn += e.bytesIn;
+  d.bytesOut += e.bytesOut;
+  d.histogram[latencyBucket(e.latencyMs)]!++;
 }
 
 /** Adds `b` into `a` (same scope, id and minute). */

@@ -98,12 +98,27 @@ export class UsageRecorder {
     }
   }
 
+  /** Prometheus children per route and (status class, code), looked up without building label strings. */
+  private readonly routeMetrics = new Map<string, { duration: { observe(v: number): void }; counters: Map<string | null, Array<{ inc(): void } | undefined>> }>();
+
   private observe(e: UsageEvent): void {
     const m = this.metrics;
-    const statusClass = `${Math.floor(e.status / 100)}xx`;
-    m.requests.inc({ route: e.route, status_class: statusClass, code: e.code ?? 'none' });
-    m.duration.observe({ route: e.route }, e.latencyMs / 1000);
-    if (this.options.metricsPerKey && e.keyId !== null) m.keyRequests.inc({ key_id: e.keyId, status_class: statusClass });
+    let r = this.routeMetrics.get(e.route);
+    if (r === undefined) {
+      r = { duration: m.duration.labels(e.route), counters: new Map() };
+      this.routeMetrics.set(e.route, r);
+    }
+    r.duration.observe(e.latencyMs / 1000);
+    let byClass = r.counters.get(e.code);
+    if (byClass === undefined) {
+      byClass = [];
+      r.counters.set(e.code, byClass);
+    }
+    const cls = Math.floor(e.status / 100);
+    let counter = byClass[cls];
+    if (counter === undefined) counter = byClass[cls] = m.requests.labels(e.route, `${cls}xx`, e.code ?? 'none');
+    counter.inc();
+    if (this.options.metricsPerKey && e.keyId !== null) m.keyRequests.inc({ key_id: e.keyId, status_class: `${cls}xx` });
   }
 
   /** Writes aggregated rows (and any spilled ones) to the store. */
