@@ -231,7 +231,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       stores.usage,
       {
         capacity: config.monitoring.bufferSize,
-        aggregateMs: 1000,
+        // Short passes: events die young, before the garbage collector would promote them.
+        aggregateMs: 100,
         flushMs: config.monitoring.flushSeconds * 1000,
         maxPendingRows: 200_000,
         spillDir: join(config.dataDir, 'spill'),

@@ -48,7 +48,8 @@ export interface Stage {
   run(ctx: RequestContext): StageResult | Promise<StageResult>;
 }
 
+/** Adds response headers; the first object given is taken over (not copied): callers hand in fresh ones. */
 export function addHeaders(ctx: RequestContext, headers: Record<string, string>): void {
-  if (ctx.headers === null) ctx.headers = { ...headers };
+  if (ctx.headers === null) ctx.headers = headers;
   else Object.assign(ctx.headers, headers);
 }
