@@ -146,4 +146,17 @@ describe.skipIf(postgresBackend.skip !== null)(`three gateway nodes — ${title(
       expect((await from(node, key, '203.0.113.51')).status).toBe(200);
     }
   });
+
+  it('shows every node\'s traffic in /v1/usage on any node, a few seconds behind', async () => {
+    const [n1, n2, n3] = nodes as [Node, Node, Node];
+    const app = await admin(n1, 'POST', '/v1/apps', { name: 'usage-cluster' });
+    const created = await admin(n1, 'POST', '/v1/keys', { appId: app.body.id });
+    const key = created.body.key as string;
+    for (let i = 0; i < 9; i++) expect((await proxy(nodes[i % 3]!, key)).status).toBe(200);
+    const total = async (node: Node) => {
+      const res = await admin(node, 'GET', `/v1/usage?keyId=${created.body.id}`);
+      return res.body.items.reduce((a: number, i: { requests: number }) => a + i.requests, 0);
+    };
+    for (const node of [n1, n2, n3]) expect(await within(5000, async () => (await total(node)) === 9)).toBeLessThan(15_000);
+  });
 });
