@@ -25,6 +25,13 @@ import { PlanService } from './plans/service.js';
 import { Metrics } from './monitor/metrics.js';
 import { UsageRecorder } from './monitor/recorder.js';
 import { UsageService } from './monitor/usage.js';
+import { DetectionEngine } from './monitor/detect/engine.js';
+import { LocalFeed, RedisFeed, type EventFeed } from './monitor/detect/feed.js';
+import { defaultGeoDb, Locator } from './monitor/detect/geo.js';
+import { PostgresLeadership, SoleLeader, type Leadership } from './monitor/detect/leader.js';
+import { DetectionService } from './monitor/detect/service.js';
+import { detectorSettings } from './monitor/detect/settings.js';
+import { WebhookNotifier } from './monitor/detect/webhook.js';
 import { recordStage } from './pipeline/record.js';
 import { parseDuration } from './duration.js';
 import { MemoryCounterStore } from './store/memory/counters.js';
@@ -164,6 +171,55 @@ async function prune(config: Config, stores: Stores, clock: Clock, logger: Logge
 }
 
 /**
+ * Abuse detection: the detectors run on one node (the PostgreSQL advisory-lock holder, or the
+ * only node), over every node's calls (a Redis stream, or this node's own). Returns the closer.
+ */
+async function startDetection(
+  config: Config,
+  d: { stores: Stores; redis: Redis | null; keys: KeyService; directory: PlanDirectory; recorder: UsageRecorder; metrics: Metrics; logger: Logger; clock: Clock },
+): Promise<() => Promise<void>> {
+  const m = config.monitoring;
+  let locator: Locator;
+  try {
+    locator = await Locator.open(m.geoDb ?? defaultGeoDb());
+  } catch (err) {
+    throw new StartupError(`cannot open the location database ${m.geoDb ?? defaultGeoDb()}: ${(err as Error).message}`, { cause: err });
+  }
+  const engine = new DetectionEngine({ settings: detectorSettings(m.detectors), locator });
+  const webhook = m.webhook ? new WebhookNotifier({ url: m.webhook, secret: m.webhookSecret ?? null }, d.logger, d.metrics) : null;
+  const service = new DetectionService(engine, d.stores.alerts, d.keys, d.stores.keys, d.directory, { autoSuspend: m.autoSuspend, webhook }, d.metrics, d.logger, d.clock);
+  const feed: EventFeed =
+    config.redis && d.redis
+      ? new RedisFeed(d.redis, openRedis(config.redis.url, d.logger, 'detector-feed', { enableOfflineQueue: true, maxRetriesPerRequest: null }), config.redis.prefix, d.logger)
+      : new LocalFeed();
+  d.recorder.onEvents((events) => feed.publish(events));
+  if (config.storage.kind === 'postgres' && !config.redis) {
+    d.logger.warn('no redis configured: the detectors see only the calls of the node that runs them; configure redis for cluster-wide detection');
+  }
+  const leadership: Leadership = config.storage.kind === 'postgres' ? new PostgresLeadership(config.storage.url, d.logger) : new SoleLeader();
+  let running: Promise<void> = Promise.resolve();
+  leadership.start((leader) => {
+    d.metrics.detectorLeader.set(leader ? 1 : 0);
+    running = running.then(async () => {
+      if (leader) {
+        await service.start();
+        feed.consume((events) => service.feed(events));
+      } else {
+        await feed.pause();
+        await service.close();
+      }
+    });
+  });
+  return async () => {
+    await leadership.stop();
+    await running;
+    await feed.close();
+    await service.close();
+    await webhook?.close();
+  };
+}
+
+/**
  * The composition root: the only place where backends are chosen and wired together.
  * Starts a gateway (proxy + admin API) for `config` and resolves once both listen.
  */
@@ -244,6 +300,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       clock,
     );
     recorder.start();
+    if (config.monitoring.detection) closers.push(await startDetection(config, { stores, redis, keys, directory, recorder, metrics, logger, clock }));
+    // Closed before detection, so the last calls still reach the detectors.
     closers.push(() => recorder.close());
     metrics.sources.cacheHits = () => cache.hits;
     metrics.sources.cacheMisses = () => cache.misses;
@@ -277,7 +335,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     closers.push(() => proxy.close(config.proxy.shutdownTimeoutMs));
 
     const verification = new VerificationService(verifier, routes, directory, limiter, guardStage ? guard : null, clock, (e) => recorder.record(e));
-    const admin: AdminApp = await createAdminServer({ apps, keys, importer, verification, plans, limiter, metrics, usage, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
+    const admin: AdminApp = await createAdminServer({ apps, keys, importer, verification, plans, limiter, metrics, usage, auditor, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
     closers.push(() => admin.close());
     await listen('admin', config.admin.host, config.admin.port, () => admin.listen({ host: config.admin.host, port: config.admin.port }));
     const adminAddress = admin.server.address() as AddressInfo;

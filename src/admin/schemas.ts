@@ -135,6 +135,7 @@ export const Plan = Type.Object({
   ]),
   timezone: Type.String(),
   overrides: Type.Array(Type.Object({ route: Type.String(), method: Type.Union([Type.String(), Type.Null()]), rate: Type.Number(), burst: Type.Integer() })),
+  autoSuspend: Type.Array(Type.String()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -15,6 +15,7 @@ import type { Limiter } from '../plans/limiter.js';
 import type { PlanService } from '../plans/service.js';
 import type { Logger } from '../log.js';
 import { StoreConflict, type Scope, type Stores } from '../store/interface.js';
+import type { Auditor } from './audit.js';
 import { registerRoutes } from './routes/index.js';
 import { scopeAllows, type AdminCaller, type AdminTokenService } from './tokens.js';
 import { fieldErrors, validatorCompiler } from './validation.js';
@@ -40,6 +41,7 @@ export interface AdminDeps {
   limiter: Limiter;
   metrics: Metrics;
   usage: UsageService;
+  auditor: Auditor;
   tokens: AdminTokenService;
   stores: Stores;
   clock: Clock;

@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { AdminClient, CliError } from './client.js';
+import { alertsCommand } from './commands/alerts.js';
 import { appsCommand } from './commands/apps.js';
 import { auditCommand } from './commands/audit.js';
 import { keysCommand } from './commands/keys.js';
+import { monitorCommand } from './commands/monitor.js';
 import type { Context } from './commands/shared.js';
 import { plansCommand } from './commands/plans.js';
 import { startCommand } from './commands/start.js';
@@ -33,6 +35,8 @@ export function buildProgram(io: Output = processOutput, env: NodeJS.ProcessEnv 
   plansCommand(program, ctx, io);
   tokensCommand(program, ctx, io);
   usageCommand(program, ctx, io);
+  alertsCommand(program, ctx, io);
+  monitorCommand(program, io);
   auditCommand(program, ctx, io);
   return program;
 }

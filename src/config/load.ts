@@ -140,6 +140,7 @@ export function resolveConfig(raw: unknown, options: { file?: string; env?: Node
   if (env.KEYGATE_DATA_DIR) parsed.dataDir = env.KEYGATE_DATA_DIR;
   const dataDir = resolve(cwd, parsed.dataDir);
 
+  if (env.KEYGATE_WEBHOOK_SECRET) parsed.monitoring.webhookSecret = env.KEYGATE_WEBHOOK_SECRET;
   const adminToken = env.KEYGATE_ADMIN_TOKEN || undefined;
   if (adminToken !== undefined && (adminToken.length < 20 || !/^[\x21-\x7e]+$/.test(adminToken))) {
     throw new ConfigError(file, 'KEYGATE_ADMIN_TOKEN', 'must be at least 20 printable ASCII characters without spaces');

@@ -5,6 +5,10 @@ import { Type, type Static } from '@sinclair/typebox';
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Host = Type.String({ minLength: 1 });
 
+export const AlertTypeSchema = Type.Union(
+  ['usage_spike', 'new_location', 'unusual_time', 'error_burst', 'key_sharing', 'invalid_key_flood'].map((t) => Type.Literal(t)),
+);
+
 export const RouteSchema = Type.Object(
   {
     path: Type.String({ pattern: '^/', description: 'path prefix; longest prefix wins' }),
@@ -97,6 +101,23 @@ export const ConfigSchema = Type.Object(
           { additionalProperties: false, default: {} },
         ),
         metricsPerKey: Type.Boolean({ default: false, description: 'label request metrics with key ids (cardinality!)' }),
+        detection: Type.Boolean({ default: true, description: 'run the abuse detectors' }),
+        geoDb: Type.Optional(Type.String({ minLength: 1, description: 'MaxMind-format database (default: the CC0 country database shipped with Keygate)' })),
+        webhook: Type.Optional(Type.String({ pattern: '^https?://', description: 'alerts are POSTed here as JSON' })),
+        webhookSecret: Type.Optional(Type.String({ minLength: 16, description: 'HMAC-SHA256 key of x-keygate-signature (or KEYGATE_WEBHOOK_SECRET)' })),
+        autoSuspend: Type.Array(AlertTypeSchema, { default: [], description: 'alert types that disable the key at once, for every plan' }),
+        detectors: Type.Object(
+          {
+            calmMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+            spike: Type.Optional(Type.Partial(Type.Object({ alpha: Type.Number(), warmupMinutes: Type.Number(), minCalls: Type.Number(), factor: Type.Number(), sigmas: Type.Number() }), { additionalProperties: false })),
+            errors: Type.Optional(Type.Partial(Type.Object({ alpha: Type.Number(), warmupMinutes: Type.Number(), windowMinutes: Type.Integer({ minimum: 1, maximum: 60 }), minErrors: Type.Number(), factor: Type.Number(), margin: Type.Number() }), { additionalProperties: false })),
+            time: Type.Optional(Type.Partial(Type.Object({ warmupDays: Type.Number(), minWeeklyCalls: Type.Number(), silentBelow: Type.Number(), minCalls: Type.Number() }), { additionalProperties: false })),
+            location: Type.Optional(Type.Partial(Type.Object({ warmupDays: Type.Number(), warmupCalls: Type.Number(), maxLocations: Type.Integer({ minimum: 1 }) }), { additionalProperties: false })),
+            sharing: Type.Optional(Type.Partial(Type.Object({ alpha: Type.Number(), warmupHours: Type.Number(), minClients: Type.Number(), factor: Type.Number(), sigmas: Type.Number(), maxTracked: Type.Integer({ minimum: 1 }) }), { additionalProperties: false })),
+            flood: Type.Optional(Type.Partial(Type.Object({ threshold: Type.Integer({ minimum: 2 }), windowMinutes: Type.Number({ exclusiveMinimum: 0 }) }), { additionalProperties: false })),
+          },
+          { additionalProperties: false, default: {}, description: 'detector thresholds (see README)' },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

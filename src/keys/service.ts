@@ -195,6 +195,18 @@ export class KeyService {
     return this.update(actor, id, { enabled }, enabled ? 'key.enable' : 'key.disable');
   }
 
+  /** Disables a key because a detector raised `alertId` against it (auto-suspend). */
+  async suspend(id: string, alertId: string, type: string): Promise<KeyView | null> {
+    const before = await this.keys.get(id);
+    if (!before || before.revokedAt !== null || !before.enabled) return null;
+    const after = await this.keys.update(id, { enabled: false }, this.clock.now());
+    if (!after) return null;
+    await this.bus.publish({ kind: 'key', id: after.id, hash: after.hash });
+    const view = this.view(after);
+    await this.auditor.record('system', 'key.suspend', id, this.view(before), { ...view, reason: { alertId, type } });
+    return view;
+  }
+
   /** Revokes the key for good: it stops working on every node within a second. Idempotent. */
   async revoke(actor: Actor, id: string): Promise<KeyView> {
     const before = await this.require(id);

@@ -43,6 +43,23 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly alerts = new Counter({
+    name: 'keygate_alerts_total',
+    help: 'Alerts raised by the detectors, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookFailures = new Counter({
+    name: 'keygate_webhook_failures_total',
+    help: 'Failed webhook deliveries (retried unless gave_up or dropped)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly detectorLeader = new Gauge({
+    name: 'keygate_detector_leader',
+    help: '1 on the node that runs the detectors for the cluster',
+    registers: [this.registry],
+  });
   readonly keyRequests = new Counter({
     name: 'keygate_key_requests_total',
     help: 'Calls per key (only with monitoring.metricsPerKey)',

@@ -16,6 +16,7 @@ export interface PlanView {
   quota: QuotaSpec | null;
   timezone: string;
   overrides: ThrottleOverride[];
+  autoSuspend: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -27,6 +28,7 @@ export interface PlanInput {
   quota?: { limit: number; period: Period; offset?: string | undefined } | null | undefined;
   timezone?: string | undefined;
   overrides?: Array<{ route: string; method?: string | undefined; rate: number; burst: number }> | undefined;
+  autoSuspend?: string[] | undefined;
 }
 
 export function planView(p: Plan): PlanView {
@@ -38,6 +40,7 @@ export function planView(p: Plan): PlanView {
     quota: p.quota,
     timezone: p.timezone,
     overrides: p.overrides,
+    autoSuspend: p.autoSuspend,
     createdAt: new Date(p.createdAt).toISOString(),
     updatedAt: new Date(p.updatedAt).toISOString(),
   };
@@ -69,6 +72,7 @@ export class PlanService {
       quota: this.quota(input.quota ?? null),
       timezone: input.timezone ?? 'UTC',
       overrides: this.overrides(input.overrides ?? []),
+      autoSuspend: [...new Set(input.autoSuspend ?? [])],
       createdAt: now,
       updatedAt: now,
     };
@@ -103,6 +107,7 @@ export class PlanService {
     if (input.quota !== undefined) changes.quota = this.quota(input.quota);
     if (input.timezone !== undefined) changes.timezone = input.timezone;
     if (input.overrides !== undefined) changes.overrides = this.overrides(input.overrides);
+    if (input.autoSuspend !== undefined) changes.autoSuspend = [...new Set(input.autoSuspend)];
     this.checkSchedule({ ...before, ...changes });
     if (changes.name !== undefined && changes.name !== before.name && before.name === this.directory.defaultName) {
       throw new PublicError('conflict', `plan "${before.name}" is the configured defaultPlan; change keygate.yaml before renaming it`);

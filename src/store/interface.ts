@@ -197,11 +197,13 @@ export interface Plan {
   /** IANA zone the quota windows follow. */
   timezone: string;
   overrides: ThrottleOverride[];
+  /** Alert types that disable a key of this plan at once. */
+  autoSuspend: string[];
   createdAt: number;
   updatedAt: number;
 }
 
-export type PlanChanges = Partial<Pick<Plan, 'name' | 'rate' | 'burst' | 'quota' | 'timezone' | 'overrides'>>;
+export type PlanChanges = Partial<Pick<Plan, 'name' | 'rate' | 'burst' | 'quota' | 'timezone' | 'overrides' | 'autoSuspend'>>;
 
 export interface PlanStore {
   /** Inserts a plan. Throws StoreConflict on a taken name. */
@@ -313,8 +315,47 @@ export interface UsageStore {
   prune(before: { minute: number; hour: number; day: number }): Promise<void>;
 }
 
+export interface Alert {
+  id: string;
+  /** When the detector decided (the time of the event that made it decide). */
+  ts: number;
+  type: string;
+  severity: 'low' | 'medium' | 'high';
+  keyId: string | null;
+  appId: string | null;
+  ip: string | null;
+  detail: Json;
+  /** The key was disabled automatically because of this alert. */
+  suspended: boolean;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+}
+
+export interface AlertFilter extends PageRequest {
+  keyId?: string | undefined;
+  appId?: string | undefined;
+  type?: string | undefined;
+  /** open: not acknowledged. */
+  status?: 'open' | 'acknowledged' | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+export interface AlertStore {
+  insert(alert: Alert): Promise<void>;
+  get(id: string): Promise<Alert | null>;
+  /** Newest first. */
+  list(filter: AlertFilter): Promise<Page<Alert>>;
+  /** Marks acknowledged (once); returns the alert, or null if unknown. */
+  acknowledge(id: string, by: string, at: number): Promise<Alert | null>;
+  /** Detector memory, per entity (key or address), for restarts and for the next leader. */
+  loadDetectorState(): Promise<Array<{ entity: string; state: string }>>;
+  saveDetectorState(rows: Array<{ entity: string; state: string }>, at: number): Promise<void>;
+}
+
 /** Everything a gateway stores in its database. */
 export interface Stores {
+  alerts: AlertStore;
   usage: UsageStore;
   apps: AppStore;
   keys: KeyStore;

@@ -1,5 +1,6 @@
 import type { AdminApp, AdminDeps } from '../server.js';
 import { adminTokens } from './admin-tokens.js';
+import { alerts } from './alerts.js';
 import { appsCreate } from './apps.create.js';
 import { appsList } from './apps.list.js';
 import { appsUpdate } from './apps.update.js';
@@ -20,7 +21,7 @@ import { plansUpdate } from './plans.update.js';
 import { usage } from './usage.js';
 
 export function registerRoutes(app: AdminApp, deps: AdminDeps): void {
-  for (const register of [health, metrics, appsCreate, appsList, appsUpdate, keysCreate, keysList, keysUpdate, keysRevoke, keysRotate, keysImport, keysVerify, keysQuota, plansCreate, plansList, plansUpdate, adminTokens, auditList, usage]) {
+  for (const register of [health, metrics, appsCreate, appsList, appsUpdate, keysCreate, keysList, keysUpdate, keysRevoke, keysRotate, keysImport, keysVerify, keysQuota, plansCreate, plansList, plansUpdate, adminTokens, auditList, usage, alerts]) {
     register(app, deps);
   }
 }

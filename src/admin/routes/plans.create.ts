@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { AlertTypeSchema } from '../../config/schema.js';
 import type { AdminApp, AdminDeps } from '../server.js';
 import { Burst, CommonErrors, OverrideInput, Plan, PlanName, QuotaInput, Rate } from '../schemas.js';
 
@@ -9,6 +10,7 @@ export const PlanBody = {
   quota: Type.Optional(Type.Union([QuotaInput, Type.Null()])),
   timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone of the quota windows (default UTC)' })),
   overrides: Type.Optional(Type.Array(OverrideInput, { maxItems: 100 })),
+  autoSuspend: Type.Optional(Type.Array(AlertTypeSchema, { description: 'alert types that disable a key of this plan at once' })),
 };
 
 export function plansCreate(app: AdminApp, { plans }: AdminDeps): void {

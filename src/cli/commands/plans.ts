@@ -46,6 +46,7 @@ interface PlanOptions {
   noQuota?: boolean;
   timezone?: string;
   override?: unknown[];
+  autoSuspend?: string;
 }
 
 function body(opts: PlanOptions & { quota?: { limit: number; period: string } | false }): Record<string, unknown> {
@@ -57,6 +58,7 @@ function body(opts: PlanOptions & { quota?: { limit: number; period: string } | 
   else if (opts.quota) out.quota = { ...opts.quota, ...(opts.quotaOffset ? { offset: opts.quotaOffset } : {}) };
   if (opts.timezone !== undefined) out.timezone = opts.timezone;
   if (opts.override !== undefined) out.overrides = opts.override;
+  if (opts.autoSuspend !== undefined) out.autoSuspend = opts.autoSuspend.split(',').map((t) => t.trim()).filter(Boolean);
   return out;
 }
 
@@ -67,7 +69,8 @@ function withPlanOptions(command: Command): Command {
     .option('--quota <limit/period>', 'quota, e.g. 1000/day, 5000/week, 100000/month', quotaArg)
     .option('--quota-offset <duration>', 'shift the quota window start, e.g. 6h (days from 06:00) or 14d (months from the 15th)')
     .option('--timezone <zone>', 'IANA time zone of the quota windows (default UTC)')
-    .option('--override <route:method:rate:burst>', 'per-route throttle, repeatable (method may be *)', overrideArg);
+    .option('--override <route:method:rate:burst>', 'per-route throttle, repeatable (method may be *)', overrideArg)
+    .option('--auto-suspend <types>', 'alert types that disable a key of this plan, e.g. key_sharing,new_location ("" for none)');
 }
 
 export function plansCommand(program: Command, ctx: Context, io: Output): void {

@@ -93,6 +93,8 @@ export class DetectionEngine {
   private readonly keys = new Map<string, KeyState>();
   private readonly floods = new Map<string, FloodState>();
   private readonly open = new Map<string, number>();
+  /** Keys changed since the last `exportState`. */
+  private readonly dirty = new Set<string>();
   private readonly s: DetectorSettings;
   private readonly maxKeys: number;
   private lastSweep = 0;
@@ -106,10 +108,12 @@ export class DetectionEngine {
   process(e: UsageEvent): Detection[] {
     const out: Detection[] = [];
     if (e.keyId === null) {
-      if (e.code === 'invalid_api_key' || (e.code == null && e.status === 401)) this.flood(e, out);
+      // Made-up keys, including those refused outright once the guessing guard blocked the address.
+      if (e.code === 'invalid_api_key' || e.code === 'too_many_invalid_keys' || (e.code == null && e.status === 401)) this.flood(e, out);
       return out;
     }
     const k = this.state(e);
+    this.dirty.add(e.keyId);
     this.advanceMinute(k, e.ts);
     this.advanceHour(k, e.ts);
     k.events++;
@@ -453,6 +457,65 @@ export class DetectionEngine {
 
   get trackedKeys(): number {
     return this.keys.size;
+  }
+
+  /**
+   * The memory of keys that changed since the last call (and the open alerts), as JSON rows to
+   * persist: a restarted gateway, or the next leader of a cluster, carries on from it instead of
+   * warming up again.
+   */
+  exportState(): Array<{ entity: string; state: string }> {
+    const rows: Array<{ entity: string; state: string }> = [];
+    for (const id of this.dirty) {
+      const k = this.keys.get(id);
+      if (!k) continue;
+      const { clients: _clients, ring, profile, daily, dailyClients, dailyPeak, known, locations, ...numbers } = k;
+      rows.push({
+        entity: `key:${id}`,
+        state: JSON.stringify({
+          ...numbers,
+          ring: [...ring],
+          profile: [...profile],
+          daily: [...daily],
+          dailyClients: [...dailyClients],
+          dailyPeak: [...dailyPeak],
+          known: known.map((b) => Buffer.from(b).toString('base64')),
+          locations: [...locations],
+        }),
+      });
+    }
+    this.dirty.clear();
+    rows.push({ entity: 'open-alerts', state: JSON.stringify([...this.open]) });
+    return rows;
+  }
+
+  /** Restores what `exportState` produced. Unreadable rows are skipped (that key warms up again). */
+  importState(rows: Array<{ entity: string; state: string }>): void {
+    for (const row of rows) {
+      try {
+        const data = JSON.parse(row.state);
+        if (row.entity === 'open-alerts') {
+          for (const [key, ts] of data as Array<[string, number]>) this.open.set(key, ts);
+          continue;
+        }
+        if (!row.entity.startsWith('key:')) continue;
+        const ring = Float64Array.from(data.ring as number[]);
+        if (ring.length !== this.s.errors.windowMinutes * 2) continue; // settings changed: start over
+        this.keys.set(row.entity.slice(4), {
+          ...data,
+          ring,
+          profile: Float64Array.from(data.profile),
+          daily: Float64Array.from(data.daily),
+          dailyClients: Float64Array.from(data.dailyClients),
+          dailyPeak: Float64Array.from(data.dailyPeak),
+          known: (data.known as string[]).map((b) => new Uint8Array(Buffer.from(b, 'base64'))) as [Uint8Array, Uint8Array],
+          locations: new Map(data.locations as Array<[string, number]>),
+          clients: new Set(),
+        });
+      } catch {
+        // skip
+      }
+    }
   }
 }
 

@@ -113,6 +113,36 @@ export const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0005_alerts': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('alerts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('ts', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('app_id', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .addColumn('suspended', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('acknowledged_at', 'bigint')
+        .addColumn('acknowledged_by', 'text')
+        .execute();
+      await db.schema.createIndex('alerts_key').on('alerts').columns(['key_id', 'id']).execute();
+      await db.schema
+        .createTable('detector_state')
+        .addColumn('entity', 'text', (c) => c.primaryKey())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0006_plan_auto_suspend': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('plans').addColumn('auto_suspend', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+    },
+  },
 };
 
 /** Brings the schema up to date. The caller serialises concurrent callers (see postgres/open.ts). */

@@ -15,6 +15,7 @@ function toPlan(row: Selectable<PlansTable>): Plan {
         : { limit: Number(row.quota_limit), period: row.quota_period as QuotaSpec['period'], offset: row.quota_offset },
     timezone: row.timezone,
     overrides: JSON.parse(row.overrides) as ThrottleOverride[],
+    autoSuspend: JSON.parse(row.auto_suspend ?? '[]') as string[],
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -39,6 +40,7 @@ export class SqlPlanStore implements PlanStore {
           ...quotaColumns(plan.quota),
           timezone: plan.timezone,
           overrides: JSON.stringify(plan.overrides),
+          auto_suspend: JSON.stringify(plan.autoSuspend),
           created_at: plan.createdAt,
           updated_at: plan.updatedAt,
         })
@@ -78,6 +80,7 @@ export class SqlPlanStore implements PlanStore {
     if (changes.quota !== undefined) Object.assign(set, quotaColumns(changes.quota));
     if (changes.timezone !== undefined) set.timezone = changes.timezone;
     if (changes.overrides !== undefined) set.overrides = JSON.stringify(changes.overrides);
+    if (changes.autoSuspend !== undefined) set.auto_suspend = JSON.stringify(changes.autoSuspend);
     try {
       await this.db.updateTable('plans').set(set).where('id', '=', id).execute();
     } catch (err) {

@@ -63,6 +63,7 @@ export interface PlansTable {
   quota_offset: string | null;
   timezone: string;
   overrides: string;
+  auto_suspend: string;
   created_at: number;
   updated_at: number;
 }
@@ -102,7 +103,29 @@ export type UsageTableName = (typeof USAGE_TABLES)[number];
 /** A usage row: scope, id, bucket start, and the counters of USAGE_COUNTERS. */
 export type UsageTable = { scope: string; id: string; ts: number } & Record<string, number>;
 
+export interface AlertsTable {
+  id: string;
+  ts: number;
+  type: string;
+  severity: string;
+  key_id: string | null;
+  app_id: string | null;
+  ip: string | null;
+  detail: string;
+  suspended: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+}
+
+export interface DetectorStateTable {
+  entity: string;
+  state: string;
+  updated_at: number;
+}
+
 export interface Database {
+  alerts: AlertsTable;
+  detector_state: DetectorStateTable;
   usage_minute: UsageTable;
   usage_hour: UsageTable;
   usage_day: UsageTable;

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Stores } from '../interface.js';
+import { SqlAlertStore } from './alerts.js';
 import { SqlAppStore } from './apps.js';
 import { SqlAuditLog, SqlMetaStore } from './audit.js';
 import { SqlKeyStore } from './keys.js';
@@ -20,6 +21,7 @@ export function sqlStores(db: Kysely<Database>, close: () => Promise<void>): Sto
     plans: new SqlPlanStore(db),
     limits: new SqlLimitStateStore(db),
     usage: new SqlUsageStore(db),
+    alerts: new SqlAlertStore(db),
     tokens: new SqlAdminTokenStore(db),
     audit: new SqlAuditLog(db),
     meta: new SqlMetaStore(db),
