@@ -57,7 +57,7 @@ export class Metrics {
   });
   readonly detectorLeader = new Gauge({
     name: 'keygate_detector_leader',
-    help: '1 on the node that runs the detectors for the cluster',
+    help: 'Whether this node runs the detectors for the cluster (1) or not (0)',
     registers: [this.registry],
   });
   readonly keyRequests = new Counter({

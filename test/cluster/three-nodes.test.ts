@@ -43,6 +43,7 @@ describe.skipIf(postgresBackend.skip !== null)(`three gateway nodes — ${title(
         JSON.stringify({
           proxy: { host: '127.0.0.1', port: proxyPort, trustProxy: true },
           guard: { maxInvalid: 6, windowSeconds: 60, blockSeconds: 300 },
+          monitoring: { flushSeconds: 0.5, detectors: { flood: { threshold: 10, windowMinutes: 5 } } },
           admin: { host: '127.0.0.1', port: adminPort },
           storage: backend.storage,
           redis: backend.redis,
@@ -158,5 +159,30 @@ describe.skipIf(postgresBackend.skip !== null)(`three gateway nodes — ${title(
       return res.body.items.reduce((a: number, i: { requests: number }) => a + i.requests, 0);
     };
     for (const node of [n1, n2, n3]) expect(await within(5000, async () => (await total(node)) === 9)).toBeLessThan(15_000);
+  });
+
+  it('raises an alert once for traffic spread over all nodes, and another node takes over the detectors when the leader stops', async () => {
+    const leaderOf = async () => {
+      const flags = await Promise.all(
+        nodes.map(async (n) => (n.proc.child.exitCode === null ? /^keygate_detector_leader 1$/m.test((await admin(n, 'GET', '/metrics')).text) : false)),
+      );
+      return flags.map((f, i) => (f ? i : -1)).filter((i) => i >= 0);
+    };
+    expect(await leaderOf()).toHaveLength(1);
+    const flood = async (ip: string, through: Node[]) => {
+      for (let i = 0; i < 15; i++) await call('GET', `${through[i % through.length]!.proxy}/demo/x`, { headers: { 'x-api-key': `flood-key-${ip}-${i}-xxxxxxxxxx`, 'x-forwarded-for': ip } });
+    };
+    const alertsFor = async (node: Node, ip: string) => (await admin(node, 'GET', '/v1/alerts?type=invalid_key_flood&limit=1000')).body.items.filter((a: { ip: string }) => a.ip === ip);
+    await flood('198.51.100.200', nodes);
+    await within(10_000, async () => (await alertsFor(nodes[0]!, '198.51.100.200')).length > 0);
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const node of nodes) expect(await alertsFor(node, '198.51.100.200')).toHaveLength(1);
+
+    const [leader] = await leaderOf();
+    await nodes[leader!]!.proc.stop('SIGTERM');
+    const rest = nodes.filter((_, i) => i !== leader);
+    await within(15_000, async () => (await leaderOf()).length === 1);
+    await flood('198.51.100.201', rest);
+    expect(await within(15_000, async () => (await alertsFor(rest[0]!, '198.51.100.201')).length === 1)).toBeGreaterThanOrEqual(0);
   });
 });
