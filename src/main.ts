@@ -190,7 +190,7 @@ async function startDetection(
   const service = new DetectionService(engine, d.stores.alerts, d.keys, d.stores.keys, d.directory, { autoSuspend: m.autoSuspend, webhook }, d.metrics, d.logger, d.clock);
   const feed: EventFeed =
     config.redis && d.redis
-      ? new RedisFeed(d.redis, openRedis(config.redis.url, d.logger, 'detector-feed', { enableOfflineQueue: true, maxRetriesPerRequest: null }), config.redis.prefix, d.logger)
+      ? new RedisFeed(d.redis, openRedis(config.redis.url, d.logger, 'detector-feed', { commandTimeout: undefined }), config.redis.prefix, d.logger)
       : new LocalFeed();
   d.recorder.onEvents((events) => feed.publish(events));
   if (config.storage.kind === 'postgres' && !config.redis) {
@@ -229,7 +229,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const print = options.print ?? ((text: string) => process.stdout.write(text));
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'error while closing'));
+    for (const close of closers.reverse()) {
+      await close().catch((err) => logger.error({ err }, 'error while closing'));
+    }
     closers.length = 0;
   };
 

@@ -140,6 +140,8 @@ describe.skipIf(postgresBackend.skip !== null)(`failure policies — ${title(pos
     expect(await within(1000, async () => (await proxied(b, key)).code === 'key_revoked')).toBeLessThan(1000);
   });
 
+  // Also a regression test: a connection dropped between the statements of a transaction once
+  // crashed the process with an unhandled 'error' event.
   it('database down: cached keys keep working, unknown keys get 503, health says degraded', async () => {
     let pg: TestServer | null = await startPostgres();
     cleanup.push(async () => pg?.stop());

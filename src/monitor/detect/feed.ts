@@ -95,7 +95,7 @@ export class RedisFeed implements EventFeed {
 
   constructor(
     private readonly writer: Redis,
-    /** A connection of its own: XREAD blocks it. */
+    /** A connection of its own (XREAD blocks it), failing fast while Redis is down. */
     private readonly reader: Redis,
     prefix: string,
     private readonly logger: Logger,

@@ -29,8 +29,10 @@ export async function openPostgresStores(url: string, options: PostgresOptions =
     connectionTimeoutMillis: 5000,
     application_name: 'keygate',
   });
-  // A dropped idle connection must not crash the process; the pool replaces it.
+  // A dropped connection must not crash the process: an idle one is replaced by the pool, and
+  // one in use (between the statements of a transaction) fails its next query instead.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await db.connection().execute(async (conn) => {
