@@ -23,17 +23,38 @@ export interface ProxyOptions {
   onComplete?: (ctx: RequestContext, status: number, code: string | null, bytesOut: number) => void;
 }
 
-const NEEDS_NORMALISING = /\/\.|%2e|%2f|\\/i;
+const NEEDS_NORMALISING = /\/\.|%2e|%2f|%5c|\\/i;
 const ABSOLUTE_FORM = /^https?:\/\//i;
+/** A segment some upstreams still read as "parent" after normalisation (`..;` on Java servers). */
+const DOTTED_SEGMENT = /(^|\/)\.\.[^/]*(\/|$)/;
 
-/** The path of a request target, normalised; or null for a target that is not a path. */
+/**
+ * The path of a request target, normalised; or null for a target that is not a path (or one
+ * that tries to climb out of its route). Dot segments and encoded slashes and backslashes are
+ * resolved before routing, so /demo/../admin cannot reach a route it does not name.
+ */
 function targetPath(url: string, q: number): string | null {
   let path = q === -1 ? url : url.slice(0, q);
   if (path.charCodeAt(0) !== 47) return null;
-  // Dot segments and encoded slashes are resolved before routing, so /demo/../admin cannot
-  // reach a route it does not name.
-  if (NEEDS_NORMALISING.test(path)) path = new URL(path.replace(/%2f/gi, '/').replace(/\\/g, '/'), 'http://x').pathname;
+  if (NEEDS_NORMALISING.test(path)) {
+    try {
+      path = new URL(path.replace(/%2f/gi, '/').replace(/%5c/gi, '/').replace(/\\/g, '/'), 'http://x').pathname;
+    } catch {
+      return null;
+    }
+    if (DOTTED_SEGMENT.test(path) || /%2e%2e/i.test(path)) return null;
+  }
   return path;
+}
+
+/** Path and query of an absolute-form target (`GET http://host/path`), or null if it is not a URL. */
+function originForm(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname + parsed.search;
+  } catch {
+    return null;
+  }
 }
 
 const SERVER = Symbol('keygate.proxy');
@@ -120,11 +141,7 @@ export class ProxyServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     if (this.closing) res.shouldKeepAlive = false;
     let url = req.url ?? '/';
-    if (ABSOLUTE_FORM.test(url)) {
-      // Absolute-form (http://host/path): keep only path and query.
-      const parsed = new URL(url);
-      url = parsed.pathname + parsed.search;
-    }
+    if (ABSOLUTE_FORM.test(url)) url = originForm(url) ?? '';
     const q = url.indexOf('?');
     const path = targetPath(url, q);
     const method = req.method ?? 'GET';

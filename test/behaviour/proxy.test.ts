@@ -75,6 +75,20 @@ describe.each(backends)('proxy — $name', (backend) => {
       expect(res).toContain('"url":"/base/orders"');
     });
 
+    it('answers 400 for request targets that are not paths or climb out of their route, and stays up (regression: one such request crashed the process)', async () => {
+      for (const target of ['http://[/demo', '//[/.', 'http://a:99999/demo', '/demo/..;/admin', '/api/..%3b/x']) {
+        const res = await raw(gw.proxyUrl, `GET ${target} HTTP/1.1\r\nHost: x\r\nx-api-key: ${key}\r\nConnection: close\r\n\r\n`);
+        expect(res, target).toMatch(/^HTTP\/1.1 400/);
+        expect(res, target).toContain('"code":"bad_request"');
+      }
+      // An encoded backslash is a slash: this is /admin, which no route serves, not a path under /api.
+      expect(await raw(gw.proxyUrl, `GET /api/%2e%2e%5cadmin HTTP/1.1\r\nHost: x\r\nx-api-key: ${key}\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1.1 404/);
+      const backslash = await raw(gw.proxyUrl, `GET /q/..%5capi/orders HTTP/1.1\r\nHost: x\r\nx-api-key: ${key}\r\nConnection: close\r\n\r\n`);
+      expect(backslash).toMatch(/^HTTP\/1.1 200/);
+      expect(backslash).toContain('"url":"/base/orders"');
+      expect((await gw.proxy('/api/ok', { headers: auth() })).status).toBe(200);
+    });
+
     it('answers 404 for no route and 405 for a method the route does not allow', async () => {
       const none = await gw.proxy('/nowhere', { headers: auth() });
       expect(none.status).toBe(404);
