@@ -101,7 +101,7 @@ export const AuditEntry = Type.Object({
 });
 
 export const PlanName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' });
-export const Rate = Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'tokens per second' });
+export const Rate = Type.Number({ minimum: 0.0001, maximum: 1_000_000, description: 'tokens per second (at least 0.0001: one per 10,000 s)' });
 export const Burst = Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'bucket size' });
 export const Period = Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')]);
 

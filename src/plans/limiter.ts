@@ -52,10 +52,12 @@ export class Limiter {
     let bucket = plan.bucket;
     let bucketKey = `b:${principal.lineageId}`;
     if (plan.overrides.size > 0) {
-      const o = plan.overrides.get(`${routePath} ${method}`) ?? plan.overrides.get(`${routePath} *`);
-      if (o) {
-        bucket = o;
-        bucketKey = `b:${principal.lineageId}:${routePath}:${method}`;
+      const own = plan.overrides.get(`${routePath} ${method}`);
+      const any = own === undefined ? plan.overrides.get(`${routePath} *`) : undefined;
+      if (own !== undefined || any !== undefined) {
+        bucket = (own ?? any)!;
+        // An override for every method is one bucket for all of them (regression: one each).
+        bucketKey = `b:${principal.lineageId}:${routePath}:${own !== undefined ? method : '*'}`;
       }
     }
     const window = plan.window === null ? null : plan.window.at(now);

@@ -77,6 +77,8 @@ export class PlanService {
       updatedAt: now,
     };
     this.checkSchedule(plan);
+    checkBucket('', plan);
+    plan.overrides.forEach((o, i) => checkBucket(`overrides[${i}].`, o));
     await this.plans.insert(plan);
     await this.changed(plan.id, plan);
     const view = planView(plan);
@@ -109,6 +111,8 @@ export class PlanService {
     if (input.overrides !== undefined) changes.overrides = this.overrides(input.overrides);
     if (input.autoSuspend !== undefined) changes.autoSuspend = [...new Set(input.autoSuspend)];
     this.checkSchedule({ ...before, ...changes });
+    checkBucket('', { ...before, ...changes });
+    (changes.overrides ?? []).forEach((o, i) => checkBucket(`overrides[${i}].`, o));
     if (changes.name !== undefined && changes.name !== before.name && before.name === this.directory.defaultName) {
       throw new PublicError('conflict', `plan "${before.name}" is the configured defaultPlan; change keygate.yaml before renaming it`);
     }
@@ -169,4 +173,9 @@ export class PlanService {
       return { route: o.route, method, rate: o.rate, burst: o.burst };
     });
   }
+}
+
+/** A bucket takes at most 10^9 s to fill: its state stays an exact integer of microseconds. */
+function checkBucket(prefix: string, b: { rate: number; burst: number }): void {
+  if (b.burst / b.rate > 1e9) throw invalidField(`${prefix}burst`, 'burst / rate must be at most 1e9 seconds');
 }

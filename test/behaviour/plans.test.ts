@@ -130,6 +130,14 @@ describe.each(backends)('usage plans — $name', (backend) => {
       expect((await call(key, '/search/d', 'POST')).status).toBe(429);
     });
 
+    it('shares one bucket among all methods when an override names no method (regression: one bucket each)', async () => {
+      const p = await plan({ rate: 1000, burst: 1000, overrides: [{ route: '/search', rate: 0.001, burst: 2 }] });
+      const { key } = await gw.newKey({ planId: p.id });
+      const statuses = [];
+      for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH']) statuses.push((await call(key, '/search/x', method)).status);
+      expect(statuses).toEqual([200, 200, 429, 429, 429]);
+    });
+
     it('applies a plan change at once', async () => {
       const p = await plan({ rate: 0.001, burst: 1 });
       const { key } = await gw.newKey({ planId: p.id });
@@ -180,6 +188,8 @@ describe.each(backends)('usage plans — $name', (backend) => {
         [{ rate: 1, burst: 1, timezone: 'Mars/Olympus' }, 'timezone'],
         [{ rate: 1, burst: 1, overrides: [{ route: '/nope', rate: 1, burst: 1 }] }, 'overrides[0].route'],
         [{ rate: 1, burst: 1, colour: 'red' }, 'colour'],
+        [{ rate: 0.00001, burst: 1 }, 'rate'],
+        [{ rate: 0.0001, burst: 1_000_000 }, 'burst'],
       ];
       for (const [body, field] of cases) {
         const res = await gw.admin('POST', '/v1/plans', { name: `bad-${++planCount}`, ...body });

@@ -113,6 +113,22 @@ describe.skipIf(postgresBackend.skip !== null)(`failure policies — ${title(pos
     expect((await gw.proxy('/demo/x', { headers: { 'x-api-key': key } })).body.code).toBe('quota_exceeded');
   });
 
+  it('Redis that stalls but keeps its connections: limits fall back, then return to Redis by themselves (regression)', async () => {
+    const redis = await startRedis();
+    cleanup.push(() => redis.stop());
+    const storage = { postgres: await createDatabase(inject('pgUrl')!) };
+    const gw = await startTestGateway({ storage, redis: { url: redis.url, prefix: 'kgstall:' }, dataDir: mkdtempSync(join(tmpdir(), 'kg-')) });
+    cleanup.push(() => gw.close());
+    const { key } = await withPlan(gw, { rate: 1000, burst: 1000 });
+    expect((await proxied(gw, key)).method).toBe('GET');
+    const admin = new Redis(redis.url);
+    await admin.call('CLIENT', 'PAUSE', '2500', 'ALL');
+    expect((await proxied(gw, key)).method).toBe('GET'); // decided locally after the command timed out
+    expect((await gw.admin('GET', '/metrics')).text).toMatch(/^keygate_limiter_redis_up 0$/m);
+    await within(10_000, async () => /^keygate_limiter_redis_up 1$/m.test((await gw.admin('GET', '/metrics')).text));
+    admin.disconnect();
+  });
+
   it('Redis down with failClosed: limited calls are refused with 503', async () => {
     const redis = await startRedis();
     cleanup.push(() => redis.stop());

@@ -39,7 +39,7 @@ export interface RedisCounterOptions {
  */
 export class RedisCounterStore implements CounterStore {
   private readonly redis: Redis & LimitCommands;
-  private readonly local: MemoryCounterStore;
+  private local: MemoryCounterStore;
   /** Last known count per quota key (from Redis replies or the database). */
   private readonly known = new Map<string, { used: number; windowEnd: number }>();
   private readonly dirty = new Set<string>();
@@ -47,6 +47,7 @@ export class RedisCounterStore implements CounterStore {
   /** Counts each quota key had when the outage began (to add only the local increments later). */
   private outageSeeds: Map<string, number> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private probe: NodeJS.Timeout | null = null;
   /** Decisions of this event-loop turn, sent to Redis together in one script call. */
   private batch: Array<{ req: LimitRequest; floor: number; resolve: (d: LimitDecision) => void }> = [];
 
@@ -161,34 +162,76 @@ export class RedisCounterStore implements CounterStore {
     if (this.outageSeeds !== null) return;
     this.outageSeeds = new Map();
     this.options.metrics.limiterState.set(0);
+    // A stalled or erroring Redis may keep its connection: do not wait for a reconnect to
+    // notice it is back, ask it every second.
+    this.probe = setInterval(() => {
+      this.redis.ping().then(
+        () => void this.recover(),
+        () => {},
+      );
+    }, 1000);
+    this.probe.unref();
     this.options.logger.warn(
       { err: err.message, failClosed: this.options.failClosed },
       this.options.failClosed ? 'Redis unreachable: refusing limited calls (failClosed)' : 'Redis unreachable: limiting locally until it is back',
     );
   }
 
-  /** Redis is back: hand over what was admitted locally, then decide in Redis again. */
+  private recovering = false;
+
+  /**
+   * Redis is back: hand over what was admitted locally, then decide in Redis again. Decisions
+   * taken while the hand-over is under way go to a fresh local store (seeded with the counts
+   * handed over), whose counts are handed over in the next round; the switch back to Redis
+   * happens only when a round finds nothing left to hand over.
+   */
   private async recover(): Promise<void> {
-    const seeds = this.outageSeeds;
-    if (seeds === null) return;
-    const counts = this.local.drainQuotaCounts();
+    if (this.outageSeeds === null || this.recovering) return;
+    this.recovering = true;
     try {
-      for (const c of counts) {
-        const added = c.used - (seeds.get(c.key) ?? 0);
-        if (added <= 0) continue;
-        const floor = this.known.get(c.key)?.used ?? (await this.floor(c.key));
-        const used = await this.redis.kgAdjust(this.key(c.key), 'add', added, floor, Math.max(1000, c.windowEnd - Date.now() + QUOTA_GRACE_MS));
-        this.observe(c.key, used, c.windowEnd);
+      for (let round = 0; round < 10; round++) {
+        const seeds = this.outageSeeds!;
+        const drained = this.local;
+        const counts = drained.drainQuotaCounts();
+        const added = counts.map((c) => ({ ...c, seed: seeds.get(c.key) ?? 0, added: c.used - (seeds.get(c.key) ?? 0) })).filter((c) => c.added > 0);
+        if (added.length === 0) {
+          // Nothing pending, and no await since the check: switch back now.
+          this.outageSeeds = null;
+          this.options.metrics.limiterState.set(1);
+          if (this.probe) clearInterval(this.probe);
+          this.probe = null;
+          this.options.logger.info('Redis reachable again: limits are shared again');
+          return;
+        }
+        // Later local decisions start from the counts known now, in a store of their own.
+        for (const c of counts) this.known.set(c.key, { used: c.used, windowEnd: c.windowEnd });
+        this.local = new MemoryCounterStore(null, this.options.logger);
+        this.outageSeeds = new Map();
+        try {
+          for (const c of added) {
+            // If Redis lost the count, it restarts from what was known before the outage (or the
+            // database's copy, if that is higher), plus what this node admitted meanwhile.
+            const floor = Math.max(c.seed, await this.floor(c.key));
+            const used = await this.redis.kgAdjust(this.key(c.key), 'add', c.added, floor, Math.max(1000, c.windowEnd - Date.now() + QUOTA_GRACE_MS));
+            this.observe(c.key, used, c.windowEnd);
+            c.added = 0;
+          }
+        } catch (err) {
+          // Still not usable: what was not handed over stays owed, in the local store's seeds.
+          for (const c of added) {
+            if (c.added <= 0) continue;
+            const current = this.known.get(c.key)?.used ?? 0;
+            const seed = this.outageSeeds.get(c.key);
+            if (seed === undefined) this.local.seedQuota(c.key, current, c.windowEnd);
+            this.outageSeeds.set(c.key, (seed ?? current) - c.added);
+          }
+          this.options.logger.warn({ err: (err as Error).message }, 'Redis back but not usable yet');
+          return;
+        }
       }
-    } catch (err) {
-      // Still not usable: keep limiting locally with the counts so far.
-      for (const c of counts) this.local.seedQuota(c.key, c.used, c.windowEnd);
-      this.options.logger.warn({ err: (err as Error).message }, 'Redis back but not usable yet');
-      return;
+    } finally {
+      this.recovering = false;
     }
-    this.outageSeeds = null;
-    this.options.metrics.limiterState.set(1);
-    this.options.logger.info({ handedOver: counts.length }, 'Redis reachable again: limits are shared again');
   }
 
   async quotaUsed(key: string): Promise<number> {
@@ -228,6 +271,7 @@ export class RedisCounterStore implements CounterStore {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.probe) clearInterval(this.probe);
     this.timer = null;
     await this.flush();
   }
