@@ -32,7 +32,7 @@ import { PostgresLeadership, SoleLeader, type Leadership } from './monitor/detec
 import { DetectionService } from './monitor/detect/service.js';
 import { detectorSettings } from './monitor/detect/settings.js';
 import { WebhookNotifier } from './monitor/detect/webhook.js';
-import { recordStage } from './pipeline/record.js';
+import { recordStage, recordUnrouted } from './pipeline/record.js';
 import { parseDuration } from './duration.js';
 import { MemoryCounterStore } from './store/memory/counters.js';
 import { RedisCounterStore } from './store/redis/counters.js';
@@ -302,9 +302,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       clock,
     );
     recorder.start();
-    if (config.monitoring.detection) closers.push(await startDetection(config, { stores, redis, keys, directory, recorder, metrics, logger, clock }));
-    // Closed before detection, so the last calls still reach the detectors.
-    closers.push(() => recorder.close());
+    try {
+      if (config.monitoring.detection) closers.push(await startDetection(config, { stores, redis, keys, directory, recorder, metrics, logger, clock }));
+    } finally {
+      // Closed before detection, so the last calls still reach the detectors.
+      closers.push(() => recorder.close());
+    }
     metrics.sources.cacheHits = () => cache.hits;
     metrics.sources.cacheMisses = () => cache.misses;
     const usage = new UsageService(stores.usage, stores.keys, directory, clock);
@@ -332,7 +335,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       new AuthorizeRoute(directory),
       new ApplyLimits(limiter),
     ]);
-    const proxy = new ProxyServer({ routes, pipeline, upstreams, clock, logger, trustProxy: config.proxy.trustProxy, onComplete: recordStage(recorder) });
+    const proxy = new ProxyServer({ routes, pipeline, upstreams, clock, logger, trustProxy: config.proxy.trustProxy, onComplete: recordStage(recorder), onUnrouted: recordUnrouted(recorder) });
     const proxyAddress = await listen('proxy', config.proxy.host, config.proxy.port, () => proxy.listen(config.proxy.host, config.proxy.port));
     closers.push(() => proxy.close(config.proxy.shutdownTimeoutMs));
 

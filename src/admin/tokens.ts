@@ -52,6 +52,8 @@ const CACHE_TTL_MS = 30_000;
 export class AdminTokenService {
   private readonly cache = new Map<string, { token: AdminToken | null; at: number }>();
   private readonly rootHash: Buffer | null;
+  /** Bumped by every invalidation: a lookup that overlapped one is not cached. */
+  private version = 0;
 
   constructor(
     private readonly tokens: AdminTokenStore,
@@ -63,8 +65,13 @@ export class AdminTokenService {
   ) {
     this.rootHash = rootToken ? Buffer.from(hashKey(rootToken)) : null;
     bus.subscribe((change) => {
-      if (change.kind === 'token') this.cache.delete(change.hash);
-      else if (change.kind === 'reset') this.cache.clear();
+      if (change.kind === 'token') {
+        this.version++;
+        this.cache.delete(change.hash);
+      } else if (change.kind === 'reset') {
+        this.version++;
+        this.cache.clear();
+      }
     });
   }
 
@@ -77,9 +84,12 @@ export class AdminTokenService {
     const ttl = this.bus.connected ? CACHE_TTL_MS : 1000;
     let cached = this.cache.get(hash);
     if (!cached || now - cached.at >= ttl) {
+      const version = this.version;
       cached = { token: await this.tokens.findByHash(hash), at: now };
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(hash, cached);
+      if (version === this.version) {
+        if (this.cache.size > 10_000) this.cache.clear();
+        this.cache.set(hash, cached);
+      }
     }
     const token = cached.token;
     if (!token || token.revokedAt !== null) return null;

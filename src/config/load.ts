@@ -142,8 +142,8 @@ export function resolveConfig(raw: unknown, options: { file?: string; env?: Node
 
   if (env.KEYGATE_WEBHOOK_SECRET) parsed.monitoring.webhookSecret = env.KEYGATE_WEBHOOK_SECRET;
   const adminToken = env.KEYGATE_ADMIN_TOKEN || undefined;
-  if (adminToken !== undefined && (adminToken.length < 20 || !/^[\x21-\x7e]+$/.test(adminToken))) {
-    throw new ConfigError(file, 'KEYGATE_ADMIN_TOKEN', 'must be at least 20 printable ASCII characters without spaces');
+  if (adminToken !== undefined && (adminToken.length < 20 || adminToken.length > 512 || !/^[\x21-\x7e]+$/.test(adminToken))) {
+    throw new ConfigError(file, 'KEYGATE_ADMIN_TOKEN', 'must be 20 to 512 printable ASCII characters without spaces');
   }
 
   for (const [granularity, text] of Object.entries(parsed.monitoring.retention)) {

@@ -12,8 +12,10 @@ export interface VerifyRequest {
   /** The path the caller is about to serve; matched against the routes like a proxied call. */
   route?: string | undefined;
   method?: string | undefined;
-  /** The end client's address, for guessing protection. */
+  /** The end client's address, for guessing protection and the detectors. */
   ip?: string | undefined;
+  /** The Host the call was made to, for routes that match on it. */
+  host?: string | undefined;
 }
 
 export interface VerifyAnswer {
@@ -48,11 +50,13 @@ export class VerificationService {
     const started = performance.now();
     const receivedAt = this.clock.now();
     const answer = await this.decide(req);
+    const route = req.route === undefined ? null : this.routes.match(req.host, (req.method ?? 'GET').toUpperCase(), req.route);
     this.record?.({
       ts: receivedAt,
       keyId: answer.keyId,
       appId: answer.appId,
-      route: req.route === undefined ? '(verify)' : (this.routes.match(undefined, (req.method ?? 'GET').toUpperCase(), req.route)?.config.path ?? req.route),
+      // Bounded labels: a route of the configuration, never a caller's free text.
+      route: route?.config.path ?? (req.route === undefined ? '(verify)' : '(no route)'),
       method: (req.method ?? 'GET').toUpperCase(),
       status: answer.valid ? 200 : statusOf(answer.code as ErrorCode),
       latencyMs: performance.now() - started,
@@ -78,11 +82,12 @@ export class VerificationService {
     const plan = this.plans.effective(principal.planId);
     Object.assign(answer, { keyId: principal.keyId, appId: principal.appId, planId: plan?.plan.id ?? null });
     const method = (req.method ?? 'GET').toUpperCase();
-    const route = req.route === undefined ? null : this.routes.match(undefined, method, req.route);
+    const route = req.route === undefined ? null : this.routes.match(req.host, method, req.route);
+    if (req.route !== undefined && route === null) return { ...answer, code: 'route_not_found' };
     if (route !== null && route.plans !== null && (plan === null || !route.plans.has(plan.plan.name))) {
       return { ...answer, code: 'route_not_allowed' };
     }
-    const outcome = await this.limiter.check(principal, route?.config.path ?? req.route ?? '', method);
+    const outcome = await this.limiter.check(principal, route?.config.path ?? '', method);
     if (outcome !== null) {
       const d = outcome.decision;
       answer.ratelimit = { limit: outcome.bucket.burst, remaining: d.remaining, reset: Math.ceil(d.resetUs / 1e6) };

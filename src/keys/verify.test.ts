@@ -110,7 +110,7 @@ describe('key verification and its cache', () => {
     expect(await verifier.verify(key)).toMatchObject({ ok: false, code: 'key_revoked' });
   });
 
-  it('invalidation rule 2: entries are reloaded after the TTL, or after 1 s while the bus is down', async () => {
+  it('invalidation rule 2: entries are reloaded after the TTL, or after 1 s while the bus is down (served once more while reloading)', async () => {
     const { store, clock, verifier, state } = setup();
     const key = format.generate();
     store.records.set(hashKey(key), record(key));
@@ -118,13 +118,35 @@ describe('key verification and its cache', () => {
     store.records.set(hashKey(key), record(key, { enabled: false }));
     clock.advance(29_000);
     expect(verifier.verify(key)).toMatchObject({ ok: true });
+    expect(store.lookups).toBe(1);
     clock.advance(1_000);
-    expect(await verifier.verify(key)).toMatchObject({ ok: false, code: 'key_disabled' });
+    // Past the TTL: the stale answer is given at once, and a reload starts in the background.
+    expect(verifier.verify(key)).toMatchObject({ ok: true });
+    await new Promise((r) => setImmediate(r));
+    expect(verifier.verify(key)).toMatchObject({ ok: false, code: 'key_disabled' });
     store.records.set(hashKey(key), record(key));
     state.connected = false;
     clock.advance(1_000);
-    expect(await verifier.verify(key)).toMatchObject({ ok: true });
+    verifier.verify(key);
+    await new Promise((r) => setImmediate(r));
+    expect(verifier.verify(key)).toMatchObject({ ok: true });
     expect(store.lookups).toBe(3);
+  });
+
+  it('does not let a request join a lookup that started before an eviction (regression)', async () => {
+    const { store, cache, verifier } = setup();
+    const key = format.generate();
+    store.records.set(hashKey(key), record(key));
+    let open!: () => void;
+    store.gate = new Promise((r) => (open = r));
+    const early = verifier.verify(key); // a lookup reading the active record...
+    store.records.set(hashKey(key), record(key, { revokedAt: 1 }));
+    cache.evictHash(hashKey(key)); // ...a revoke lands...
+    store.gate = null;
+    const late = verifier.verify(key); // ...and a request after it must see the revoke
+    open();
+    await early;
+    expect(await late).toMatchObject({ ok: false, code: 'key_revoked' });
   });
 
   it('invalidation rule 3: clear() forgets everything', async () => {

@@ -22,7 +22,8 @@ export class StoreUnavailable extends Error {
  * of a key matches a real one.
  */
 export class KeyVerifier {
-  private readonly loading = new Map<string, Promise<CacheEntry>>();
+  /** Store lookups under way, with the cache version they started at. */
+  private readonly loading = new Map<string, { version: number; promise: Promise<CacheEntry> }>();
 
   constructor(
     private readonly store: KeyStore,
@@ -39,6 +40,13 @@ export class KeyVerifier {
     if (entry !== undefined) return this.judge(entry);
     // Only real keys and well-formed unknown values are ever cached, so the check can wait until here.
     if (this.format.shape(value) === 'malformed') return INVALID;
+    // Past its TTL (not evicted: an evicted entry is gone), an entry is served while it is
+    // reloaded in the background: the request path never waits for the store for a known key.
+    const stale = this.cache.stale(hash);
+    if (stale !== undefined && stale.loadedAt !== -Infinity) {
+      this.load(hash).catch(() => {});
+      return this.judge(stale);
+    }
     return this.load(hash).then((loaded) => this.judge(loaded));
   }
 
@@ -53,10 +61,11 @@ export class KeyVerifier {
 
   /** Loads from the store, one query per hash however many requests wait for it. */
   private load(hash: string): Promise<CacheEntry> {
-    let pending = this.loading.get(hash);
-    if (pending === undefined) {
-      const version = this.cache.version;
-      pending = this.store
+    const version = this.cache.version;
+    const running = this.loading.get(hash);
+    // A lookup that started before the latest eviction may predate a change: do not join it.
+    if (running !== undefined && running.version === version) return running.promise;
+    const pending: Promise<CacheEntry> = this.store
         .findByHash(hash)
         .then(
           (record) => this.cache.set(hash, record, version),
@@ -68,9 +77,10 @@ export class KeyVerifier {
             return stale;
           },
         )
-        .finally(() => this.loading.delete(hash));
-      this.loading.set(hash, pending);
-    }
+      .finally(() => {
+        if (this.loading.get(hash)?.promise === pending) this.loading.delete(hash);
+      });
+    this.loading.set(hash, { version, promise: pending });
     return pending;
   }
 }

@@ -65,7 +65,7 @@ export interface UsageDelta {
   /** Minute start, epoch ms. */
   minute: number;
   requests: number;
-  /** Forwarded to the upstream (counted against quotas). */
+  /** Forwarded to the upstream (counted against quotas), whatever the upstream answered. */
   admitted: number;
   s2xx: number;
   s4xx: number;
@@ -161,7 +161,8 @@ function within(map: Map<string, UsageDelta>, scope: UsageScope, id: string, min
 
 function count(d: UsageDelta, e: UsageEvent): void {
   d.requests++;
-  if (e.code === null) d.admitted++;
+  // Forwarded calls count as admitted even when the upstream then failed: they used quota.
+  if (e.code === null || e.code === 'upstream_error' || e.code === 'upstream_timeout') d.admitted++;
   if (e.status >= 500) d.s5xx++;
   else if (e.status >= 400) d.s4xx++;
   else if (e.status >= 200 && e.status < 300) d.s2xx++;

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -165,10 +165,18 @@ export class UsageRecorder {
     }
     for (const name of files.sort()) {
       const file = join(this.options.spillDir, name);
-      const rows = readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as UsageDelta);
+      let rows: UsageDelta[];
+      try {
+        rows = readFileSync(file, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as UsageDelta);
+      } catch (err) {
+        // A file cut short by a crash must not block the others: set it aside for a human.
+        renameSync(file, `${file}.unreadable`);
+        this.logger.error({ file, err: (err as Error).message }, 'spilled usage unreadable; kept aside');
+        continue;
+      }
       await this.store.add(rows);
       rmSync(file);
       this.logger.info({ file, rows: rows.length }, 'spilled usage written');

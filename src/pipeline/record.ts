@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { UsageRecorder } from '../monitor/recorder.js';
 import type { RequestContext } from './context.js';
 
@@ -19,6 +20,25 @@ export function recordStage(recorder: UsageRecorder) {
       ip: ctx.clientIp,
       bytesIn: length === undefined ? 0 : Number(length) || 0,
       bytesOut,
+      code,
+    });
+  };
+}
+
+/** Records a request no route took, under the route label `(no route)`. */
+export function recordUnrouted(recorder: UsageRecorder) {
+  return (req: IncomingMessage, ip: string, status: number, code: string, receivedAt: number, startedAt: number): void => {
+    recorder.record({
+      ts: receivedAt,
+      keyId: null,
+      appId: null,
+      route: '(no route)',
+      method: req.method ?? 'GET',
+      status,
+      latencyMs: performance.now() - startedAt,
+      ip,
+      bytesIn: 0,
+      bytesOut: 0,
       code,
     });
   };

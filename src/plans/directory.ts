@@ -60,6 +60,8 @@ export class PlanDirectory {
   private byName = new Map<string, CompiledPlan>();
   private timer: NodeJS.Timeout | null = null;
   private lastFull = 0;
+  /** Bumped by every change applied: a full reload that overlapped one is discarded. */
+  private generation = 0;
 
   constructor(
     private readonly store: PlanStore,
@@ -111,6 +113,7 @@ export class PlanDirectory {
 
   /** Applies a plan as stored (after a change on this node), or removes it (`null`). */
   apply(id: string, plan: Plan | null): void {
+    this.generation++;
     const old = this.byId.get(id);
     if (old) this.byName.delete(old.plan.name);
     if (plan === null) {
@@ -132,8 +135,14 @@ export class PlanDirectory {
   }
 
   private async loadAll(): Promise<void> {
+    const generation = this.generation;
     try {
       const plans = await this.store.all();
+      if (generation !== this.generation) {
+        // A change landed meanwhile: this snapshot may predate it; try again shortly.
+        this.lastFull = 0;
+        return;
+      }
       const byId = new Map<string, CompiledPlan>();
       const byName = new Map<string, CompiledPlan>();
       for (const plan of plans) {

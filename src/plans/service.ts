@@ -129,7 +129,7 @@ export class PlanService {
     const inUse = await this.keys.countByPlan(id);
     if (inUse > 0) throw new PublicError('conflict', `plan "${before.name}" is assigned to ${inUse} key(s); move them to another plan first`);
     if (before.name === this.directory.defaultName) throw new PublicError('conflict', `plan "${before.name}" is the configured defaultPlan`);
-    await this.plans.delete(id);
+    if (!(await this.plans.delete(id))) throw new PublicError('conflict', `plan "${before.name}" was assigned to a key meanwhile`);
     await this.changed(id, null);
     await this.auditor.record(actor, 'plan.delete', id, planView(before), null);
   }

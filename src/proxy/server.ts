@@ -21,6 +21,8 @@ export interface ProxyOptions {
   trustProxy: boolean;
   /** Called once per request after its answer was sent (or failed): the record stage. */
   onComplete?: (ctx: RequestContext, status: number, code: string | null, bytesOut: number) => void;
+  /** Called for a request no route took (400/404/405), so it is recorded too. */
+  onUnrouted?: (req: IncomingMessage, clientIp: string, status: number, code: string, receivedAt: number, startedAt: number) => void;
 }
 
 const NEEDS_NORMALISING = /\/\.|%2e|%2f|%5c|\\/i;
@@ -55,6 +57,11 @@ function originForm(url: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** JSON with every non-ASCII character escaped: a valid header value whatever the metadata holds. */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const SERVER = Symbol('keygate.proxy');
@@ -145,12 +152,17 @@ export class ProxyServer {
     const q = url.indexOf('?');
     const path = targetPath(url, q);
     const method = req.method ?? 'GET';
-    if (path === null) return sendProblem(res, 'bad_request', 'unsupported request target');
     const routes = this.options.routes;
-    const route = routes.match(req.headers.host, method, path);
-    if (route === null) {
-      if (routes.methodMismatch(req.headers.host, path)) return sendProblem(res, 'method_not_allowed', `${method} is not allowed on this route`);
-      return sendProblem(res, 'route_not_found', `no route for ${path}`);
+    const route = path === null ? null : routes.match(req.headers.host, method, path);
+    if (route === null || path === null) {
+      const receivedAt = this.options.clock.now();
+      const started = performance.now();
+      if (path === null) sendProblem(res, 'bad_request', 'unsupported request target');
+      else if (routes.methodMismatch(req.headers.host, path)) sendProblem(res, 'method_not_allowed', `${method} is not allowed on this route`);
+      else sendProblem(res, 'route_not_found', `no route for ${path}`);
+      const code = path === null ? 'bad_request' : res.statusCode === 405 ? 'method_not_allowed' : 'route_not_found';
+      this.options.onUnrouted?.(req, this.clientIp(req), res.statusCode, code, receivedAt, started);
+      return;
     }
     const ctx: RequestContext = {
       req,
@@ -200,7 +212,7 @@ export class ProxyServer {
     const headers = upstreamRequestHeaders(ctx.req, ctx.clientIp, route.credentialHeaders, {
       appId: principal!.appId,
       keyId: principal!.keyId,
-      metadata: route.config.forwardMetadata && principal!.metadata ? JSON.stringify(principal!.metadata) : null,
+      metadata: route.config.forwardMetadata && principal!.metadata ? asciiJson(principal!.metadata) : null,
     });
     const rest = route.config.stripPrefix ? ctx.path.slice(route.prefix.length) : ctx.path;
     const path = route.basePath + (rest === '' ? (route.basePath === '' ? '/' : '') : rest) + this.query(ctx);

@@ -215,7 +215,7 @@ export interface PlanStore {
   all(): Promise<Plan[]>;
   /** Applies the changes; the plan, or null if unknown. Throws StoreConflict on a taken name. */
   update(id: string, changes: PlanChanges, at: number): Promise<Plan | null>;
-  /** Deletes the plan; false if unknown. */
+  /** Deletes the plan unless a key (not revoked) uses it; false if unknown or in use. */
   delete(id: string): Promise<boolean>;
 }
 

@@ -181,6 +181,9 @@ describe.each(backends)('key lifecycle — $name', (backend) => {
         await gw.admin('POST', `/v1/keys/${other.id}/revoke`);
         expect((await gw.admin('POST', '/v1/keys/verify', { key: other.key })).body).toMatchObject({ valid: false, code: 'key_revoked', keyId: other.id });
         expect((await gw.admin('POST', '/v1/keys/verify', { kye: 'typo' })).status).toBe(400);
+        // A route nothing serves is not a pass (regression: it skipped the route's plan check).
+        const fresh = await gw.newKey();
+        expect((await gw.admin('POST', '/v1/keys/verify', { key: fresh.key, route: '/nowhere' })).body).toMatchObject({ valid: false, code: 'route_not_found' });
       });
     });
 

@@ -138,6 +138,11 @@ describe.each(backends)('proxy — $name', (backend) => {
     it('passes key metadata upstream when the route asks for it', async () => {
       const res = await gw.proxy('/meta/x', { headers: auth() });
       expect(JSON.parse(res.body.headers['x-keygate-key-metadata'])).toEqual({ tier: 'gold' });
+      // Any Unicode arrives intact, escaped to ASCII (regression: € made every call a 502).
+      const other = await gw.newKey({ metadata: { team: '€uro – Zürich 日本' } });
+      const unicode = await gw.proxy('/meta/x', { headers: { 'x-api-key': other.key } });
+      expect(unicode.status).toBe(200);
+      expect(JSON.parse(unicode.body.headers['x-keygate-key-metadata'])).toEqual({ team: '€uro – Zürich 日本' });
     });
 
     it('strips hop-by-hop headers in both directions', async () => {

@@ -107,7 +107,10 @@ export class DetectionEngine {
   /** Feeds one event; returns the alerts it opened (usually none). */
   process(e: UsageEvent): Detection[] {
     const out: Detection[] = [];
+    // Without an address (a verification that named none) only the key's own counts are judged.
+    const addressed = e.ip !== '';
     if (e.keyId === null) {
+      if (!addressed) return out;
       // Made-up keys, including those refused outright once the guessing guard blocked the address.
       if (e.code === 'invalid_api_key' || e.code === 'too_many_invalid_keys' || (e.code == null && e.status === 401)) this.flood(e, out);
       return out;
@@ -123,9 +126,9 @@ export class DetectionEngine {
     if (error) k.errors++;
     this.spike(k, e, out);
     if (error) this.errorBurst(k, e, out);
-    this.sharing(k, e, out);
+    if (addressed) this.sharing(k, e, out);
     this.time(k, e, out);
-    this.location(k, e, out);
+    if (addressed) this.location(k, e, out);
     if (e.ts - this.lastSweep > HOUR) this.sweep(e.ts);
     return out;
   }

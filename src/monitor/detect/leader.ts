@@ -46,9 +46,14 @@ export class PostgresLeadership implements Leadership {
         client.on('error', () => this.lost(client));
         client.on('end', () => this.lost(client));
         await client.connect();
+        if (this.stopped) {
+          await client.end().catch(() => {});
+          return;
+        }
         this.client = client;
       }
       const { rows } = await this.client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [LOCK]);
+      if (this.stopped) return;
       if (rows[0]?.ok) {
         this.leader = true;
         this.logger.info('this node runs the detectors for the cluster');

@@ -16,6 +16,7 @@ export class MemoryCounterStore implements CounterStore {
   private readonly dirtyQuotas = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private lastSweep = 0;
+  private flushing: Promise<void> | null = null;
 
   constructor(
     private readonly state: LimitStateStore | null,
@@ -67,6 +68,8 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   async adjustQuota(key: string, change: { reset: true } | { add: number }, windowEnd: number): Promise<number> {
+    // A flush under way may carry the old count: let it land first, then write the new one.
+    await this.flushing;
     const used = 'reset' in change ? 0 : (this.quotas.get(key)?.used ?? 0) + change.add;
     this.quotas.set(key, { used, windowEnd });
     this.dirtyQuotas.delete(key);
@@ -95,8 +98,13 @@ export class MemoryCounterStore implements CounterStore {
     for (const [key, q] of this.quotas) if (q.windowEnd <= now && !this.dirtyQuotas.has(key)) this.quotas.delete(key);
   }
 
-  /** Writes changed state to the database. */
-  async flush(): Promise<void> {
+  /** Writes changed state to the database (one write at a time). */
+  flush(): Promise<void> {
+    this.flushing ??= this.write().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
     if (!this.state || (this.dirtyBuckets.size === 0 && this.dirtyQuotas.size === 0)) return;
     const buckets = [...this.dirtyBuckets].map((key) => ({ key, tat: this.buckets.get(key)! })).filter((b) => b.tat !== undefined);
     const quotas = [...this.dirtyQuotas].map((key) => ({ key, ...this.quotas.get(key)! })).filter((q) => q.used !== undefined);
@@ -116,6 +124,7 @@ export class MemoryCounterStore implements CounterStore {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.flushing;
     await this.flush();
   }
 }

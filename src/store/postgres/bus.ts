@@ -26,7 +26,7 @@ export class PostgresChangeBus extends RemoteChangeBus {
   /** Connects and listens; on failure keeps retrying in the background. Never throws. */
   async start(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.url, application_name: 'keygate-bus' });
+    const client = new pg.Client({ connectionString: this.url, application_name: 'keygate-bus', keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
     client.on('notification', (msg) => {

@@ -27,6 +27,10 @@ export async function openPostgresStores(url: string, options: PostgresOptions =
     max: options.poolSize ?? 10,
     types,
     connectionTimeoutMillis: 5000,
+    // A database that stops answering (rather than refusing) must not hold requests forever:
+    // queries give up after 10 s, and dead peers are noticed by TCP keep-alive.
+    query_timeout: 10_000,
+    keepAlive: true,
     application_name: 'keygate',
   });
   // A dropped connection must not crash the process: an idle one is replaced by the pool, and

@@ -91,7 +91,12 @@ export class SqlPlanStore implements PlanStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('plans').where('id', '=', id).executeTakeFirst();
+    // In one statement with the check, so a key assigned meanwhile keeps its plan.
+    const result = await this.db
+      .deleteFrom('plans')
+      .where('id', '=', id)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('keys').select('keys.id').where('keys.plan_id', '=', id).where('keys.revoked_at', 'is', null))))
+      .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 }

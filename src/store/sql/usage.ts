@@ -69,7 +69,8 @@ export class SqlUsageStore implements UsageStore {
           if (row === undefined) merged.set(key, add);
           else for (const c of USAGE_COUNTERS) (row[c] as number) += add[c] as number;
         }
-        const rows = [...merged.values()];
+        // Always in the same order, so two nodes adding to the same rows cannot deadlock.
+        const rows = [...merged.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
         for (let i = 0; i < rows.length; i += CHUNK) {
           await trx
             .insertInto(table)
