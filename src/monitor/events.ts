@@ -58,12 +58,8 @@ export function percentile(histogram: ArrayLike<number>, q: number): number | nu
 
 export type UsageScope = 'key' | 'app' | 'route' | 'all';
 
-/** Counts of one scope (a key, an app, a route, or everything) in one minute. Added, never set. */
-export interface UsageDelta {
-  scope: UsageScope;
-  id: string;
-  /** Minute start, epoch ms. */
-  minute: number;
+/** The counts of a usage bucket. */
+export interface UsageCounts {
   requests: number;
   /** Forwarded to the upstream (counted against quotas), whatever the upstream answered. */
   admitted: number;
@@ -76,7 +72,16 @@ export interface UsageDelta {
   authRefused: number;
   bytesIn: number;
   bytesOut: number;
+  /** Latency histogram over BUCKETS. */
   histogram: number[];
+}
+
+/** Counts of one scope (a key, an app, a route, or everything) in one minute. Added, never set. */
+export interface UsageDelta extends UsageCounts {
+  scope: UsageScope;
+  id: string;
+  /** Minute start, epoch ms. */
+  minute: number;
 }
 
 const AUTH_CODES = new Set(['missing_api_key', 'invalid_api_key', 'key_revoked', 'key_expired', 'key_disabled', 'too_many_invalid_keys']);

@@ -2,26 +2,17 @@ import type { Clock } from '../clock.js';
 import { invalidField } from '../errors/codes.js';
 import type { PlanDirectory } from '../plans/directory.js';
 import type { KeyStore, UsageQuery, UsageStore } from '../store/interface.js';
-import { BUCKETS, percentile, type UsageScope } from './events.js';
+import { BUCKETS, percentile, type UsageCounts, type UsageScope } from './events.js';
 
 export type Granularity = UsageQuery['granularity'];
 const SPAN: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 const DEFAULT_RANGE: Record<Granularity, number> = { minute: 3_600_000, hour: 86_400_000, day: 30 * 86_400_000 };
 export const MAX_POINTS = 10_000;
 
-export interface UsagePoint {
+/** A bucket as the usage API shows it: counts, errors, and percentiles instead of the histogram. */
+export interface UsagePoint extends Omit<UsageCounts, 'histogram'> {
   ts: string;
-  requests: number;
-  admitted: number;
   errors: number;
-  s2xx: number;
-  s4xx: number;
-  s5xx: number;
-  throttled: number;
-  quotaExceeded: number;
-  authRefused: number;
-  bytesIn: number;
-  bytesOut: number;
   p50: number | null;
   p95: number | null;
   p99: number | null;

@@ -8,15 +8,8 @@ import type { ChangeBus } from '../store/bus.js';
 import type { KeyStore, Page, PageRequest, Plan, PlanChanges, PlanStore, QuotaSpec, ThrottleOverride } from '../store/interface.js';
 import type { PlanDirectory } from './directory.js';
 
-export interface PlanView {
-  id: string;
-  name: string;
-  rate: number;
-  burst: number;
-  quota: QuotaSpec | null;
-  timezone: string;
-  overrides: ThrottleOverride[];
-  autoSuspend: string[];
+/** A plan as the admin API shows it: the stored plan with ISO timestamps. */
+export interface PlanView extends Omit<Plan, 'createdAt' | 'updatedAt'> {
   createdAt: string;
   updatedAt: string;
 }

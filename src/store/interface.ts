@@ -1,5 +1,5 @@
 import type { BucketParams } from '../limits/token-bucket.js';
-import type { UsageDelta, UsageScope } from '../monitor/events.js';
+import type { UsageCounts, UsageDelta, UsageScope } from '../monitor/events.js';
 
 /**
  * Storage contracts, one small interface per capability. Every backend (SQLite, PostgreSQL)
@@ -289,19 +289,8 @@ export interface UsageQuery {
 }
 
 /** One stored bucket of a usage series. */
-export interface UsageRow {
+export interface UsageRow extends UsageCounts {
   ts: number;
-  requests: number;
-  admitted: number;
-  s2xx: number;
-  s4xx: number;
-  s5xx: number;
-  throttled: number;
-  quotaExceeded: number;
-  authRefused: number;
-  bytesIn: number;
-  bytesOut: number;
-  histogram: number[];
 }
 
 export interface UsageStore {
