@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Profiles a gateway under wrk load: node --cpu-prof on the gateway, wrk on another CPU.
-# Usage: scripts/profile-gateway.sh [seconds] [extra yaml lines]
+# Usage: [PLAN=1] [STORAGE='postgres: "postgres://..."'] scripts/profile-gateway.sh [seconds] [extra yaml lines]
 set -euo pipefail
 secs=${1:-8}
 extra=${2:-}
@@ -13,7 +13,7 @@ up=$(grep -o '[0-9]*' up.log | head -1)
 cat > kg.yaml <<YAML
 proxy: { host: 127.0.0.1, port: 18080 }
 admin: { host: 127.0.0.1, port: 18081 }
-storage: { sqlite: $dir/kg.db }
+storage: { ${STORAGE:-sqlite: $dir/kg.db} }
 $extra
 routes:
   - { path: /bench, upstream: "http://127.0.0.1:$up" }

@@ -90,6 +90,50 @@ describe.each(stores)('counter store: $name', ({ skip, make }) => {
       );
     });
 
+    it('decides concurrent calls of several keys exactly as one after another, in order, beyond one batch', async () => {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ rate: fc.double({ min: 0.05, max: 100, noNaN: true }), burst: fc.integer({ min: 1, max: 400 }), limit: fc.integer({ min: 0, max: 600 }) }), { minLength: 1, maxLength: 3 }),
+          fc.array(fc.nat(2), { minLength: 1, maxLength: 1200 }),
+          async (plans, calls) => {
+            const id = run++;
+            const now = Date.parse('2026-11-27T10:00:00Z');
+            const windowEnd = Date.parse('2026-12-01T00:00:00Z');
+            const tats = new Map<number, number>();
+            const used = new Map<number, number>();
+            const expected = calls.map((call) => {
+              const k = call % plans.length;
+              const plan = plans[k]!;
+              const taken = takeToken(tats.get(k), now * 1000, bucketParams(plan.rate, plan.burst));
+              if (!taken.allowed) return 'rate_limited';
+              if (plan.limit > 0 && (used.get(k) ?? 0) >= plan.limit) return 'quota_exceeded';
+              tats.set(k, taken.tat);
+              used.set(k, (used.get(k) ?? 0) + 1);
+              return null;
+            });
+            const got = await Promise.all(
+              calls.map((call) => {
+                const k = call % plans.length;
+                const plan = plans[k]!;
+                return store.decide({
+                  bucketKey: `b:batch${id}:${k}`,
+                  bucket: bucketParams(plan.rate, plan.burst),
+                  quota: plan.limit > 0 ? { key: `q:batch${id}:${k}`, limit: plan.limit, windowEnd } : null,
+                  now,
+                });
+              }),
+            );
+            expect(got.map((d) => d.refusal)).toEqual(expected);
+            for (const [k, plan] of plans.entries()) {
+              if (plan.limit > 0) expect(await store.quotaUsed(`q:batch${id}:${k}`)).toBe(used.get(k) ?? 0);
+            }
+          },
+        ),
+        { numRuns: 25 },
+      );
+    });
+
     it('takes quota only for admitted calls, atomically with the token', async () => {
       const p = bucketParams(1000, 1000);
       const quota = { key: 'q:atomic', limit: 10, windowEnd: Date.parse('2027-01-01T00:00:00Z') };

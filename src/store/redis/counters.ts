@@ -9,6 +9,8 @@ const DECIDE = readFileSync(new URL('./decide.lua', import.meta.url), 'utf8');
 const ADJUST = readFileSync(new URL('./adjust.lua', import.meta.url), 'utf8');
 const REFUSALS = [null, 'rate_limited', 'quota_exceeded'] as const;
 const QUOTA_GRACE_MS = 3_600_000;
+/** Decisions per script call (the script reads all their keys with one MGET). */
+const MAX_BATCH = 500;
 
 interface LimitCommands {
   kgDecide(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
@@ -27,9 +29,9 @@ export interface RedisCounterOptions {
 }
 
 /**
- * Limits shared by every node, decided in Redis by one Lua script per decision (one round
- * trip; concurrent decisions share round trips through ioredis auto-pipelining). Exact across
- * nodes, on Redis's clock.
+ * Limits shared by every node, decided in Redis by a Lua script: the decisions of one
+ * event-loop turn go in one script call (one round trip, each key read and written once).
+ * Exact across nodes, on Redis's clock.
  *
  * Failure policy: when Redis does not answer, this node decides locally with each plan's full
  * budget (or refuses with 503 `limiter_unavailable` if `failClosed`), counting the quota it
@@ -82,10 +84,20 @@ export class RedisCounterStore implements CounterStore {
     });
   }
 
-  /** Sends the batch: one script call decides all of it, in order, atomically. */
+  /**
+   * Sends the batch: one script call decides all of it, in order, atomically (at most
+   * MAX_BATCH decisions per call; the rest go in further calls, in order).
+   */
   private async send(): Promise<void> {
     const batch = this.batch;
     this.batch = [];
+    if (batch.length <= MAX_BATCH) return this.sendBatch(batch);
+    const sent: Array<Promise<void>> = [];
+    for (let i = 0; i < batch.length; i += MAX_BATCH) sent.push(this.sendBatch(batch.slice(i, i + MAX_BATCH)));
+    await Promise.all(sent);
+  }
+
+  private async sendBatch(batch: RedisCounterStore['batch']): Promise<void> {
     const keys: string[] = [];
     const args: Array<string | number> = [this.options.passClock ? String(batch[0]!.req.now * 1000) : ''];
     for (const { req, floor } of batch) {

@@ -18,8 +18,14 @@ else
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
-local out = {now}
+-- Each key is read once per call (one MGET) and written once at the end, however many of the
+-- call's decisions touch it: a batch of calls of one key costs three Redis commands, not four
+-- per call. The script runs atomically, so this is the same as reading and writing each time.
 local n = #KEYS / 2
+local values = redis.call('MGET', unpack(KEYS))
+local tats, useds, initial, ttls, touched = {}, {}, {}, {}, {}
+
+local out = {now}
 for i = 1, n do
   local bucketKey = KEYS[2 * i - 1]
   local quotaKey = KEYS[2 * i]
@@ -27,22 +33,27 @@ for i = 1, n do
   local interval = tonumber(ARGV[a])
   local tolerance = tonumber(ARGV[a + 1])
   local limit = tonumber(ARGV[a + 2])
-  local floor = ARGV[a + 4]
 
-  local tat = tonumber(redis.call('GET', bucketKey) or '0')
+  local tat = tats[bucketKey]
+  if tat == nil then tat = tonumber(values[2 * i - 1] or '0') end
   if tat < now then tat = now end
   local ahead = tat - now
 
   local used = -1
-  local missing = false
   if limit > 0 then
-    local stored = redis.call('GET', quotaKey)
-    if stored then
-      used = tonumber(stored)
-    else
-      -- Redis lost the count (restart, flush): start from the count persisted in the database.
-      used = tonumber(floor)
-      missing = true
+    used = useds[quotaKey]
+    if used == nil then
+      local stored = values[2 * i]
+      if stored then
+        used = tonumber(stored)
+        initial[quotaKey] = used
+      else
+        -- Redis lost the count (restart, flush): start from the count persisted in the database.
+        used = tonumber(ARGV[a + 4])
+        ttls[quotaKey] = ARGV[a + 3]
+      end
+      useds[quotaKey] = used
+      touched[#touched + 1] = quotaKey
     end
   end
 
@@ -55,15 +66,29 @@ for i = 1, n do
   else
     local nextTat = tat + interval
     local nextAhead = nextTat - now
-    redis.call('SET', bucketKey, string.format('%.0f', nextTat), 'PX', math.floor(nextAhead / 1000) + 1000)
+    if tats[bucketKey] == nil then touched[#touched + 1] = bucketKey end
+    tats[bucketKey] = nextTat
     if limit > 0 then
-      if missing then redis.call('SET', quotaKey, floor, 'PX', ARGV[a + 3]) end
-      used = redis.call('INCR', quotaKey)
+      used = used + 1
+      useds[quotaKey] = used
     end
     local remaining = math.floor((tolerance - nextAhead) / interval) + 1
     if remaining < 0 then remaining = 0 end
     out[#out + 1] = 1; out[#out + 1] = 0; out[#out + 1] = remaining
     out[#out + 1] = 0; out[#out + 1] = nextAhead; out[#out + 1] = used
+  end
+end
+
+-- Write back what changed: a bucket's new arrival time (it expires once the bucket is full
+-- again), a quota's new count (added, so the window's TTL stays; set with it if it was lost).
+for _, key in ipairs(touched) do
+  local tat = tats[key]
+  if tat ~= nil then
+    redis.call('SET', key, string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+  elseif initial[key] == nil then
+    redis.call('SET', key, string.format('%.0f', useds[key]), 'PX', ttls[key])
+  elseif useds[key] ~= initial[key] then
+    redis.call('INCRBY', key, string.format('%.0f', useds[key] - initial[key]))
   end
 end
 return out
