@@ -13,7 +13,7 @@ const QUOTA_GRACE_MS = 3_600_000;
 const MAX_BATCH = 500;
 
 interface LimitCommands {
-  kgDecide(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
+  kgDecide(numKeys: number, ...keysAndArgs: string[]): Promise<string>;
   kgAdjust(quota: string, op: 'set' | 'add', value: number, floor: number, ttl: number): Promise<number>;
 }
 
@@ -98,12 +98,23 @@ export class RedisCounterStore implements CounterStore {
   }
 
   private async sendBatch(batch: RedisCounterStore['batch']): Promise<void> {
+    // Distinct keys, each sent once; the decisions refer to them by index (Lua, from 1).
     const keys: string[] = [];
-    const args: Array<string | number> = [this.options.passClock ? String(batch[0]!.req.now * 1000) : ''];
+    const index = new Map<string, number>();
+    const slot = (key: string) => {
+      let i = index.get(key);
+      if (i === undefined) {
+        i = keys.push(this.key(key));
+        index.set(key, i);
+      }
+      return i;
+    };
+    const decisions: number[] = [];
     for (const { req, floor } of batch) {
       const quota = req.quota;
-      keys.push(this.key(req.bucketKey), quota === null ? '' : this.key(quota.key));
-      args.push(
+      decisions.push(
+        slot(req.bucketKey),
+        quota === null ? 0 : slot(quota.key),
         req.bucket.intervalUs,
         req.bucket.toleranceUs,
         quota?.limit ?? 0,
@@ -111,25 +122,26 @@ export class RedisCounterStore implements CounterStore {
         floor,
       );
     }
-    let reply: number[];
+    let reply: string;
     try {
-      reply = await this.redis.kgDecide(keys.length, ...keys, ...args);
+      reply = await this.redis.kgDecide(keys.length, ...keys, this.options.passClock ? String(batch[0]!.req.now * 1000) : '', JSON.stringify(decisions));
     } catch (err) {
       this.enterOutage(err as Error);
       for (const item of batch) item.resolve(this.decideLocally(item.req));
       return;
     }
+    const v = reply.split(',');
     for (let i = 0; i < batch.length; i++) {
       const { req, resolve } = batch[i]!;
-      const o = 1 + i * 6;
-      const quotaUsed = reply[o + 5]!;
+      const o = i * 6;
+      const quotaUsed = Number(v[o + 5]);
       if (req.quota !== null && quotaUsed >= 0) this.observe(req.quota.key, quotaUsed, req.quota.windowEnd);
       resolve({
-        allowed: reply[o] === 1,
-        refusal: REFUSALS[reply[o + 1]!] ?? null,
-        remaining: reply[o + 2]!,
-        retryAfterUs: reply[o + 3]!,
-        resetUs: reply[o + 4]!,
+        allowed: v[o] === '1',
+        refusal: REFUSALS[Number(v[o + 1])] ?? null,
+        remaining: Number(v[o + 2]),
+        retryAfterUs: Number(v[o + 3]),
+        resetUs: Number(v[o + 4]),
         quotaUsed: req.quota === null ? -1 : quotaUsed,
       });
     }

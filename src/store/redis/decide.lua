@@ -3,12 +3,17 @@
 -- quota; both committed only if both admit. The gateway sends every decision of one event-loop
 -- turn in one call. Runs on Redis's clock unless a time is passed (tests).
 --
--- KEYS: for decision i, KEYS[2i-1] bucket key, KEYS[2i] quota key ('' for none)
--- ARGV[1]: now in us ('' = Redis TIME); then for decision i, five values from ARGV[2 + 5(i-1)]:
---   interval us, tolerance us, quota limit (0 = none), quota key TTL ms,
---   quota floor (persisted count, used if the key is missing)
--- Returns {nowUs, then for each decision: allowed, refusal (0 none, 1 rate, 2 quota),
---   remaining, retryAfterUs, resetUs, quotaUsed}
+-- KEYS: the distinct bucket and quota keys of the batch
+-- ARGV[1]: now in us ('' = Redis TIME)
+-- ARGV[2]: JSON array, seven numbers per decision: bucket key index (into KEYS), quota key
+--   index (0 = no quota), interval us, tolerance us, quota limit, quota key TTL ms, quota
+--   floor (the persisted count, used if the key is missing)
+-- Returns one string, six comma-separated integers per decision: allowed, refusal (0 none,
+--   1 rate, 2 quota), remaining, retryAfterUs, resetUs, quotaUsed (-1 without a quota)
+--
+-- Each key is read once per call (one MGET) and written once at the end, however many of the
+-- call's decisions touch it: a batch of calls of one key costs three Redis commands, not four
+-- per call. The script runs atomically, so this is the same as reading and writing each time.
 
 local now
 if ARGV[1] ~= '' then
@@ -18,77 +23,67 @@ else
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
--- Each key is read once per call (one MGET) and written once at the end, however many of the
--- call's decisions touch it: a batch of calls of one key costs three Redis commands, not four
--- per call. The script runs atomically, so this is the same as reading and writing each time.
-local n = #KEYS / 2
+local d = cjson.decode(ARGV[2])
 local values = redis.call('MGET', unpack(KEYS))
 local tats, useds, initial, ttls, touched = {}, {}, {}, {}, {}
+local out = {}
 
-local out = {now}
-for i = 1, n do
-  local bucketKey = KEYS[2 * i - 1]
-  local quotaKey = KEYS[2 * i]
-  local a = 2 + 5 * (i - 1)
-  local interval = tonumber(ARGV[a])
-  local tolerance = tonumber(ARGV[a + 1])
-  local limit = tonumber(ARGV[a + 2])
+for i = 0, #d / 7 - 1 do
+  local o = 7 * i
+  local b, q = d[o + 1], d[o + 2]
+  local interval, tolerance, limit = d[o + 3], d[o + 4], d[o + 5]
 
-  local tat = tats[bucketKey]
-  if tat == nil then tat = tonumber(values[2 * i - 1] or '0') end
+  local tat = tats[b]
+  if tat == nil then tat = tonumber(values[b] or '0') end
   if tat < now then tat = now end
   local ahead = tat - now
 
   local used = -1
-  if limit > 0 then
-    used = useds[quotaKey]
+  if q > 0 then
+    used = useds[q]
     if used == nil then
-      local stored = values[2 * i]
+      local stored = values[q]
       if stored then
         used = tonumber(stored)
-        initial[quotaKey] = used
+        initial[q] = used
       else
         -- Redis lost the count (restart, flush): start from the count persisted in the database.
-        used = tonumber(ARGV[a + 4])
-        ttls[quotaKey] = ARGV[a + 3]
+        used = d[o + 7]
+        ttls[q] = d[o + 6]
       end
-      useds[quotaKey] = used
-      touched[#touched + 1] = quotaKey
+      useds[q] = used
+      touched[#touched + 1] = q
     end
   end
 
   if ahead > tolerance then
-    out[#out + 1] = 0; out[#out + 1] = 1; out[#out + 1] = 0
-    out[#out + 1] = ahead - tolerance; out[#out + 1] = ahead; out[#out + 1] = used
-  elseif limit > 0 and used >= limit then
-    out[#out + 1] = 0; out[#out + 1] = 2; out[#out + 1] = math.floor((tolerance - ahead) / interval) + 1
-    out[#out + 1] = 0; out[#out + 1] = ahead; out[#out + 1] = used
+    out[#out + 1] = string.format('0,1,0,%d,%d,%d', ahead - tolerance, ahead, used)
+  elseif q > 0 and used >= limit then
+    out[#out + 1] = string.format('0,2,%d,0,%d,%d', math.floor((tolerance - ahead) / interval) + 1, ahead, used)
   else
-    local nextTat = tat + interval
-    local nextAhead = nextTat - now
-    if tats[bucketKey] == nil then touched[#touched + 1] = bucketKey end
-    tats[bucketKey] = nextTat
-    if limit > 0 then
+    local nextAhead = tat + interval - now
+    if tats[b] == nil then touched[#touched + 1] = b end
+    tats[b] = tat + interval
+    if q > 0 then
       used = used + 1
-      useds[quotaKey] = used
+      useds[q] = used
     end
     local remaining = math.floor((tolerance - nextAhead) / interval) + 1
     if remaining < 0 then remaining = 0 end
-    out[#out + 1] = 1; out[#out + 1] = 0; out[#out + 1] = remaining
-    out[#out + 1] = 0; out[#out + 1] = nextAhead; out[#out + 1] = used
+    out[#out + 1] = string.format('1,0,%d,0,%d,%d', remaining, nextAhead, used)
   end
 end
 
 -- Write back what changed: a bucket's new arrival time (it expires once the bucket is full
 -- again), a quota's new count (added, so the window's TTL stays; set with it if it was lost).
-for _, key in ipairs(touched) do
-  local tat = tats[key]
+for _, k in ipairs(touched) do
+  local tat = tats[k]
   if tat ~= nil then
-    redis.call('SET', key, string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
-  elseif initial[key] == nil then
-    redis.call('SET', key, string.format('%.0f', useds[key]), 'PX', ttls[key])
-  elseif useds[key] ~= initial[key] then
-    redis.call('INCRBY', key, string.format('%.0f', useds[key] - initial[key]))
+    redis.call('SET', KEYS[k], string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+  elseif initial[k] == nil then
+    redis.call('SET', KEYS[k], string.format('%d', useds[k]), 'PX', string.format('%d', ttls[k]))
+  elseif useds[k] ~= initial[k] then
+    redis.call('INCRBY', KEYS[k], string.format('%d', useds[k] - initial[k]))
   end
 end
-return out
+return table.concat(out, ',')
