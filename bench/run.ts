@@ -3,7 +3,7 @@
  * upstream, in the same run, interleaved round by round. Prints requests/s and latency of
  * each and their ratios; writes bench/results/latest.json.
  *
- *   npm run bench -- --seconds 10 --rounds 3 --connections 50 --targets bare,sqlite
+ *   npm run bench -- --seconds 10 --rounds 3 --warmup 5 --connections 50 --targets bare,sqlite
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,9 +22,11 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     targets: { type: 'string', default: 'bare,sqlite,postgres,redis' },
     rate: { type: 'string', default: '2000' },
+    warmup: { type: 'string', default: '5' },
   },
 });
 const rate = Number(values.rate);
+const warmup = Number(values.warmup);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
@@ -148,7 +150,7 @@ async function main() {
       for (const target of round % 2 === 1 ? chosen : [...chosen].reverse()) {
         const { proc, url, headers } = await target.start(upstream);
         try {
-          await load(url, headers, connections, 2); // warm-up: JIT, pools, caches
+          await load(url, headers, connections, warmup); // warm-up: JIT, pools, caches
           const cpu0 = cpuTimeUs(proc.child.pid);
           const r = await load(url, headers, connections, seconds);
           const cpu1 = cpuTimeUs(proc.child.pid);
