@@ -13,6 +13,7 @@ import { request } from 'undici';
 import { cpuTimeUs, gatewayBin, latencyAtRate, pinToLoadCpu, load, loadTool, median, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
 import pg from 'pg';
 import { postgresMissing, redisMissing, startPostgres, startRedis, type TestServer } from '../test/support/servers.js';
+import { startupBench, type StartupResult } from './startup.js';
 import { verifyBench } from './verify.js';
 
 const { values } = parseArgs({
@@ -23,10 +24,12 @@ const { values } = parseArgs({
     targets: { type: 'string', default: 'bare,sqlite,postgres,redis' },
     rate: { type: 'string', default: '2000' },
     warmup: { type: 'string', default: '5' },
+    'startup-keys': { type: 'string', default: '1000000' },
   },
 });
 const rate = Number(values.rate);
 const warmup = Number(values.warmup);
+const startupKeys = Number(values['startup-keys']);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
@@ -144,6 +147,7 @@ async function main() {
   const up = await startNode(join(ROOT, 'bench/upstream.js'), [], { PORT: '0' }, /listening (\d+)/, 'load');
   const upstream = `http://127.0.0.1:${up.match[1]}`;
   const results = new Map<string, Array<LoadResult & { cpuPerRequest: number; fixedP50: number; fixedP99: number }>>();
+  let startup: StartupResult | null = null;
   try {
     for (let round = 1; round <= rounds; round++) {
       // Alternate the order every round, so a drift of the machine's speed hits every target alike.
@@ -166,6 +170,7 @@ async function main() {
         }
       }
     }
+    if (startupKeys > 0) startup = await startupBench(upstream, startupKeys);
   } finally {
     await up.stop();
     if (servers) await Promise.all([servers.pg.stop(), servers.redis.stop()]);
@@ -206,14 +211,32 @@ async function main() {
         ` | ${s.best.toFixed(0).padStart(10)}  ${(base ? s.best / base.best : NaN).toFixed(3)}  ${s.bestCpu.toFixed(1).padStart(10)}`,
     );
   }
-  const verify = await verifyBench();
-  lines.push('', `key verification, warm cache, one core: ${(verify.perSecond / 1e6).toFixed(2)} M/s (${verify.keys} cached keys)`);
+  if (results.has('sqlite') && results.has('redis')) {
+    const embedded = results.get('sqlite')!;
+    const ratio = median(results.get('redis')!.map((r, i) => r.rps / embedded[i]!.rps));
+    lines.push('', `Redis mode (exact shared limits) against the embedded mode (SQLite): ${ratio.toFixed(3)}`);
+  }
+  const verify = [await verifyBench(100_000), await verifyBench(1_000_000)];
+  lines.push(
+    '',
+    ...verify.map(
+      (v) =>
+        `key verification, warm cache, one core, ${v.keys.toLocaleString('en')} cached keys: ${(v.hot / 1e6).toFixed(2)} M/s on a hot set of 4,096, ` +
+        `${(v.uniform / 1e6).toFixed(2)} M/s drawn uniformly from all`,
+    ),
+  );
+  if (startup) {
+    lines.push(
+      `start-up: ${startup.startSmall.toFixed(0)} ms with ${startup.sample} keys, ${startup.startLarge.toFixed(0)} ms with ${startup.keys.toLocaleString('en')} more;` +
+        ` a call with an uncached key: ${startup.coldSmall.toFixed(2)} ms / ${startup.coldLarge.toFixed(2)} ms (median)`,
+    );
+  }
   process.stdout.write(lines.join('\n') + '\n');
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(
     join(ROOT, 'bench/results/latest.json'),
     JSON.stringify(
-      { at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, summary: summary.map((s) => ({ ...s, ratio: base ? ratioOf(s.name) : null })), rounds_detail: Object.fromEntries(results), verify },
+      { at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, summary: summary.map((s) => ({ ...s, ratio: base ? ratioOf(s.name) : null })), rounds_detail: Object.fromEntries(results), verify, startup },
       null,
       2,
     ) + '\n',
