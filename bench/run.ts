@@ -55,7 +55,7 @@ async function freePort(): Promise<number> {
 }
 
 /** A Keygate gateway process on `storage`, with one app and one key, warmed up. */
-async function startKeygate(upstream: string, storage: string, extra = ''): Promise<{ proc: Proc; url: string; headers: Record<string, string> }> {
+async function startKeygate(upstream: string, storage: string, extra = '', withPlan = true): Promise<{ proc: Proc; url: string; headers: Record<string, string> }> {
   const dir = mkdtempSync(join(tmpdir(), 'kg-bench-'));
   const proxyPort = await freePort();
   const adminPort = await freePort();
@@ -80,7 +80,7 @@ async function startKeygate(upstream: string, storage: string, extra = ''): Prom
   const app = await admin('/v1/apps', { name: 'bench' });
   // The full pipeline: a plan with a throttle and a quota, generous enough never to refuse.
   const plan = await admin('/v1/plans', { name: 'bench', rate: 1_000_000, burst: 1_000_000, quota: { limit: 1_000_000_000_000, period: 'month' } });
-  const key = await admin('/v1/keys', { appId: app.id, planId: plan.id });
+  const key = await admin('/v1/keys', withPlan ? { appId: app.id, planId: plan.id } : { appId: app.id });
   return { proc, url: `http://127.0.0.1:${proxyPort}/bench/items`, headers: { 'x-api-key': key.key! } };
 }
 
@@ -122,6 +122,12 @@ const targets: Target[] = [
     name: 'sqlite',
     label: 'keygate, SQLite, in-process limits',
     start: (upstream) => startKeygate(upstream, 'storage: { sqlite: keygate.db }'),
+  },
+  {
+    // Not run by default: the key check alone (a key without a plan), recording still on.
+    name: 'keys',
+    label: 'keygate, SQLite, key check only (no plan)',
+    start: (upstream) => startKeygate(upstream, 'storage: { sqlite: keygate.db }', '', false),
   },
   {
     name: 'postgres',

@@ -17,55 +17,26 @@ export interface EventFeed {
   close(): Promise<void>;
 }
 
-/**
- * Holds each batch of events for `lateMs` after it arrived (so batches from other nodes can
- * catch up), then releases what is due merged and sorted by event time. Release follows the
- * wall clock; the detectors themselves only ever look at event times.
- */
-export class ReorderBuffer {
-  private batches: Array<{ at: number; events: readonly UsageEvent[] }> = [];
-
-  constructor(private readonly lateMs: number) {}
-
-  push(events: readonly UsageEvent[], now = Date.now()): void {
-    if (events.length > 0) this.batches.push({ at: now, events });
-  }
-
-  drain(now: number, all = false): UsageEvent[] {
-    const due = all ? this.batches : this.batches.filter((b) => b.at <= now - this.lateMs);
-    if (due.length === 0) return [];
-    this.batches = all ? [] : this.batches.filter((b) => b.at > now - this.lateMs);
-    const out: UsageEvent[] = [];
-    for (const b of due) for (const e of b.events) out.push(e);
-    return out.sort((a, b) => a.ts - b.ts);
-  }
-}
-
-/** One node: its own calls are the whole traffic. */
+/** One node: its own calls are the whole traffic, handed to the detectors at once. */
 export class LocalFeed implements EventFeed {
   private handler: ((events: UsageEvent[]) => void) | null = null;
-  private readonly buffer = new ReorderBuffer(1000);
-  private timer: NodeJS.Timeout | null = null;
 
+  /**
+   * Each batch (the calls of the recorder's last aggregation pass) goes on in time order. A
+   * call is recorded when it ends, so a slow call can come a batch after later ones: the
+   * detectors count it in their current minute. Nothing is held back, so no call outlives
+   * the pass that recorded it (holding them would promote them all to the old generation).
+   */
   publish(events: readonly UsageEvent[]): void {
-    if (this.handler) this.buffer.push(events);
+    if (this.handler === null || events.length === 0) return;
+    this.handler(inOrder(events) ? (events as UsageEvent[]) : [...events].sort(byTime));
   }
 
   consume(handler: (events: UsageEvent[]) => void): void {
     this.handler = handler;
-    this.timer = setInterval(() => this.release(false), 250);
-    this.timer.unref();
-  }
-
-  private release(all: boolean): void {
-    const events = this.buffer.drain(Date.now(), all);
-    if (events.length > 0) this.handler?.(events);
   }
 
   async pause(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    this.release(true);
     this.handler = null;
   }
 
@@ -74,10 +45,42 @@ export class LocalFeed implements EventFeed {
   }
 }
 
+const byTime = (a: UsageEvent, b: UsageEvent) => a.ts - b.ts;
+
+function inOrder(events: readonly UsageEvent[]): boolean {
+  for (let i = 1; i < events.length; i++) if (events[i]!.ts < events[i - 1]!.ts) return false;
+  return true;
+}
+
 type Packed = [number, string | null, string | null, string, string, number, number, string, number, number, string | null];
 
 const pack = (e: UsageEvent): Packed => [e.ts, e.keyId, e.appId, e.route, e.method, e.status, Math.round(e.latencyMs * 100) / 100, e.ip, e.bytesIn, e.bytesOut, e.code];
 const unpack = (p: Packed): UsageEvent => ({ ts: p[0], keyId: p[1], appId: p[2], route: p[3], method: p[4], status: p[5], latencyMs: p[6], ip: p[7], bytesIn: p[8], bytesOut: p[9], code: p[10] });
+
+/**
+ * Holds each batch of calls (as the packed JSON it arrived in: one string, not a thousand
+ * objects to keep alive) for `lateMs` after it arrived, so batches from other nodes can catch
+ * up, then releases what is due merged and sorted by event time. Release follows the wall
+ * clock; the detectors themselves only ever look at event times.
+ */
+export class ReorderBuffer {
+  private batches: Array<{ at: number; packed: string }> = [];
+
+  constructor(private readonly lateMs: number) {}
+
+  push(packed: string, now = Date.now()): void {
+    this.batches.push({ at: now, packed });
+  }
+
+  drain(now: number, all = false): UsageEvent[] {
+    const due = all ? this.batches : this.batches.filter((b) => b.at <= now - this.lateMs);
+    if (due.length === 0) return [];
+    this.batches = all ? [] : this.batches.filter((b) => b.at > now - this.lateMs);
+    const out: UsageEvent[] = [];
+    for (const b of due) for (const p of JSON.parse(b.packed) as Packed[]) out.push(unpack(p));
+    return out.sort(byTime);
+  }
+}
 
 /**
  * Many nodes: every node appends its calls to a Redis stream (one entry per batch, the stream
@@ -135,7 +138,7 @@ export class RedisFeed implements EventFeed {
           for (const [id, fields] of entries) {
             cursor = id;
             const batch = fields[fields.indexOf('b') + 1];
-            if (batch) this.buffer.push((JSON.parse(batch) as Packed[]).map(unpack));
+            if (batch) this.buffer.push(batch);
           }
           await this.writer.set(this.cursorKey, cursor);
         }
