@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { request } from 'undici';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CPUS = (() => {
@@ -163,4 +164,21 @@ export async function latencyAtRate(
   } catch {
     throw new Error(`latency probe failed: ${r.stderr}${r.stdout}`);
   }
+}
+
+/** The root admin token every benchmark gateway is started with. */
+export const BENCH_TOKEN = 'kga_benchmark_root_token_0123456789';
+
+/** POSTs `body` to a benchmark gateway's admin API and returns the answer (throws on an error status). */
+export function adminPost(adminPort: number): (path: string, body: unknown) => Promise<Record<string, string>> {
+  return async (path, body) => {
+    const res = await request(`http://127.0.0.1:${adminPort}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.body.json()) as Record<string, string>;
+    if (res.statusCode >= 300) throw new Error(`${path}: ${JSON.stringify(json)}`);
+    return json;
+  };
 }

@@ -9,10 +9,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { request } from 'undici';
-import { cpuTimeUs, gatewayBin, latencyAtRate, pinToLoadCpu, load, loadTool, median, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
+import { adminPost, BENCH_TOKEN, cpuTimeUs, gatewayBin, latencyAtRate, pinToLoadCpu, load, loadTool, median, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
 import pg from 'pg';
-import { postgresMissing, redisMissing, startPostgres, startRedis, type TestServer } from '../test/support/servers.js';
+import { freePort, postgresMissing, redisMissing, startPostgres, startRedis, type TestServer } from '../test/support/servers.js';
 import { startupBench, type StartupResult } from './startup.js';
 import { verifyBench } from './verify.js';
 
@@ -35,23 +34,11 @@ const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 const wanted = values.targets!.split(',');
 
-const TOKEN = 'kga_benchmark_root_token_0123456789';
 
 interface Target {
   name: string;
   label: string;
   start(upstream: string): Promise<{ proc: Proc; url: string; headers: Record<string, string> }>;
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** A Keygate gateway process on `storage`, with one app and one key, warmed up. */
@@ -65,18 +52,9 @@ async function startKeygate(upstream: string, storage: string, extra = '', withP
     `proxy: { host: 127.0.0.1, port: ${proxyPort} }\nadmin: { host: 127.0.0.1, port: ${adminPort} }\n${storage}\n${extra}\n` +
       `log: { level: info }\nroutes:\n  - { path: /bench, upstream: "${upstream}" }\n`,
   );
-  const proc = await startNode(gatewayBin, ['start', '--config', config], { KEYGATE_ADMIN_TOKEN: TOKEN, KEYGATE_DATA_DIR: dir }, /keygate started/, 'server', dir);
+  const proc = await startNode(gatewayBin, ['start', '--config', config], { KEYGATE_ADMIN_TOKEN: BENCH_TOKEN, KEYGATE_DATA_DIR: dir }, /keygate started/, 'server', dir);
   await new Promise((r) => setTimeout(r, 500));
-  const admin = async (path: string, body: unknown) => {
-    const res = await request(`http://127.0.0.1:${adminPort}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const json = (await res.body.json()) as Record<string, string>;
-    if (res.statusCode >= 300) throw new Error(`${path}: ${JSON.stringify(json)}`);
-    return json;
-  };
+  const admin = adminPost(adminPort);
   const app = await admin('/v1/apps', { name: 'bench' });
   // The full pipeline: a plan with a throttle and a quota, generous enough never to refuse.
   const plan = await admin('/v1/plans', { name: 'bench', rate: 1_000_000, burst: 1_000_000, quota: { limit: 1_000_000_000_000, period: 'month' } });

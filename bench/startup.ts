@@ -10,9 +10,8 @@ import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { hashKey, keyHint, KeyFormat } from '../src/keys/format.js';
 import { freePort } from '../test/support/servers.js';
-import { gatewayBin, median, startNode } from './lib.js';
+import { adminPost, BENCH_TOKEN, gatewayBin, median, startNode } from './lib.js';
 
-const TOKEN = 'kga_benchmark_root_token_0123456789';
 
 export interface StartupResult {
   keys: number;
@@ -39,7 +38,7 @@ export async function startupBench(upstream: string, keys = 1_000_000, sample = 
   );
   const start = async () => {
     const t0 = performance.now();
-    const proc = await startNode(gatewayBin, ['start', '--config', config], { KEYGATE_ADMIN_TOKEN: TOKEN, KEYGATE_DATA_DIR: dir }, /keygate started/, 'server', dir);
+    const proc = await startNode(gatewayBin, ['start', '--config', config], { KEYGATE_ADMIN_TOKEN: BENCH_TOKEN, KEYGATE_DATA_DIR: dir }, /keygate started/, 'server', dir);
     return { proc, ms: performance.now() - t0 };
   };
   const cold = async (plain: string[]) => {
@@ -56,16 +55,7 @@ export async function startupBench(upstream: string, keys = 1_000_000, sample = 
 
   // First start: migrations, an app and `sample` keys through the admin API.
   const { proc } = await start();
-  const admin = async (path: string, body: unknown) => {
-    const res = await request(`http://127.0.0.1:${adminPort}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const json = (await res.body.json()) as Record<string, string>;
-    if (res.statusCode >= 300) throw new Error(`${path}: ${JSON.stringify(json)}`);
-    return json;
-  };
+  const admin = adminPost(adminPort);
   const app = await admin('/v1/apps', { name: 'startup' });
   const plain: string[] = [];
   for (let i = 0; i < sample; i++) plain.push((await admin('/v1/keys', { appId: app.id! })).key!);
