@@ -51,7 +51,10 @@ export async function startNode(
   const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
   let out = '';
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a process behind that did not come up
+      reject(new Error(`${script} did not start:\n${out}`));
+    }, 30_000);
     const on = (d: Buffer) => {
       out += d.toString();
       const m = out.match(ready);
