@@ -3,6 +3,14 @@ import { run } from '../src/cli/index.js';
 import { sqliteBackend } from './support/backends.js';
 import { ROOT_TOKEN, startTestGateway, type TestGateway } from './support/gateway.js';
 
+/** Runs the CLI in-process against `gw` with the root token; collects its output. */
+async function runCli(gw: TestGateway, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) }, { KEYGATE_ADMIN_URL: gw.adminUrl, KEYGATE_ADMIN_TOKEN: ROOT_TOKEN });
+  return { code, out, err };
+}
+
 describe('keygate CLI over the admin API', () => {
   let gw: TestGateway;
   beforeAll(async () => {
@@ -10,12 +18,7 @@ describe('keygate CLI over the admin API', () => {
   });
   afterAll(() => gw?.close());
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) }, { KEYGATE_ADMIN_URL: gw.adminUrl, KEYGATE_ADMIN_TOKEN: ROOT_TOKEN });
-    return { code, out, err };
-  }
+  const cli = (...argv: string[]) => runCli(gw, argv);
   const json = async (...argv: string[]) => {
     const r = await cli('--json', ...argv);
     expect(r.code, r.err).toBe(0);
@@ -127,12 +130,7 @@ describe('keygate plans and quotas', () => {
   });
   afterAll(() => gw?.close());
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await run(argv, { out: (s) => (out += s), err: (s) => (err += s) }, { KEYGATE_ADMIN_URL: gw.adminUrl, KEYGATE_ADMIN_TOKEN: ROOT_TOKEN });
-    return { code, out, err };
-  }
+  const cli = (...argv: string[]) => runCli(gw, argv);
 
   it('creates, lists and updates plans, and shows and changes a key quota', async () => {
     const made = await cli('--json', 'plans', 'create', 'silver', '--rate', '5', '--burst', '10', '--quota', '1000/day', '--quota-offset', '6h', '--timezone', 'Europe/Berlin', '--override', '/search:GET:1:2', '--override', '/demo:*:2:4');

@@ -39,7 +39,7 @@ const stores: Array<{ name: string; skip: string | null; make: () => Promise<Cou
     name: 'redis (Lua)',
     skip: redisUrl ? null : inject('serverSkip'),
     make: async () => {
-      const redis = new Redis(redisUrl!, { enableAutoPipelining: true });
+      const redis = new Redis(redisUrl!);
       const store = new RedisCounterStore(redis, new MapState(), {
         prefix: `t${Math.random().toString(36).slice(2)}:`,
         failClosed: false,

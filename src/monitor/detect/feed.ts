@@ -4,8 +4,8 @@ import type { UsageEvent } from '../events.js';
 
 /**
  * Carries every node's calls to the node that runs the detectors, so detectors judge a key's
- * whole traffic and raise each alert once. Events reach the handler in time order: a short
- * reorder delay (`lateMs`) lets calls recorded on other nodes catch up.
+ * whole traffic and raise each alert once. Events reach the handler in time order (on a
+ * cluster, a short reorder delay lets calls recorded on other nodes catch up).
  */
 export interface EventFeed {
   /** This node's calls (every node publishes). */
