@@ -14,6 +14,7 @@ import pg from 'pg';
 import { freePort, postgresMissing, redisMissing, startPostgres, startRedis, type TestServer } from '../test/support/servers.js';
 import { startupBench, type StartupResult } from './startup.js';
 import { verifyBench } from './verify.js';
+import { pipelineBench } from './pipeline.js';
 
 const { values } = parseArgs({
   options: {
@@ -200,9 +201,13 @@ async function main() {
     const ratio = median(results.get('redis')!.map((r, i) => r.rps / embedded[i]!.rps));
     lines.push('', `Redis mode (exact shared limits) against the embedded mode (SQLite): ${ratio.toFixed(3)}`);
   }
+  const own = await pipelineBench();
   const verify = [await verifyBench(100_000), await verifyBench(1_000_000)];
   lines.push(
     '',
+    `Keygate's own work per call, in process on one core: pipeline ${(own.pipelineNs / 1000).toFixed(2)} us (guard, key, route, throttle + quota), ` +
+      `record ${(own.recordNs / 1000).toFixed(2)} us (event, aggregation, metrics, detectors)` +
+      (base ? `; together ${(((own.pipelineNs + own.recordNs) / 1000 / base.cpu) * 100).toFixed(1)}% of the bare proxy's ${base.cpu.toFixed(1)} us CPU per call` : ''),
     ...verify.map(
       (v) =>
         `key verification, warm cache, one core, ${v.keys.toLocaleString('en')} cached keys: ${(v.hot / 1e6).toFixed(2)} M/s on a hot set of 4,096, ` +
@@ -220,7 +225,7 @@ async function main() {
   writeFileSync(
     join(ROOT, 'bench/results/latest.json'),
     JSON.stringify(
-      { at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, summary: summary.map((s) => ({ ...s, ratio: base ? ratioOf(s.name) : null })), rounds_detail: Object.fromEntries(results), verify, startup },
+      { at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, summary: summary.map((s) => ({ ...s, ratio: base ? ratioOf(s.name) : null })), rounds_detail: Object.fromEntries(results), own, verify, startup },
       null,
       2,
     ) + '\n',

@@ -31,6 +31,13 @@ export interface QuotaState {
 
 const seconds = (us: number) => Math.ceil(us / 1e6);
 
+/** A principal's counter keys, built once (not per call): the bucket's, and the quota window's. */
+interface CounterKeys {
+  bucket: string;
+  windowStart: number;
+  quota: string;
+}
+
 /**
  * Applies usage plans: picks the plan (the key's, or the default), the bucket (the plan's, or a
  * route/method override) and the quota window, asks the counter store for one atomic decision
@@ -44,13 +51,31 @@ export class Limiter {
     private readonly clock: Clock,
   ) {}
 
+  /** Per cached principal; dropped with it when the key cache lets it go. */
+  private readonly keys = new WeakMap<Principal, CounterKeys>();
+
+  private keysOf(principal: Principal, window: QuotaWindow | null): CounterKeys {
+    let keys = this.keys.get(principal);
+    if (keys === undefined) {
+      keys = { bucket: `b:${principal.lineageId}`, windowStart: NaN, quota: '' };
+      this.keys.set(principal, keys);
+    }
+    if (window !== null && keys.windowStart !== window.start) {
+      keys.windowStart = window.start;
+      keys.quota = `q:${principal.lineageId}:${window.start}`;
+    }
+    return keys;
+  }
+
   /** Null when the key has no plan and there is no default: no limits. */
   check(principal: Principal, routePath: string, method: string): LimitOutcome | Promise<LimitOutcome> | null {
     const plan = this.plans.effective(principal.planId);
     if (plan === null) return null;
     const now = this.clock.now();
+    const window = plan.window === null ? null : plan.window.at(now);
+    const keys = this.keysOf(principal, window);
     let bucket = plan.bucket;
-    let bucketKey = `b:${principal.lineageId}`;
+    let bucketKey = keys.bucket;
     if (plan.overrides.size > 0) {
       const own = plan.overrides.get(`${routePath} ${method}`);
       const any = own === undefined ? plan.overrides.get(`${routePath} *`) : undefined;
@@ -60,11 +85,10 @@ export class Limiter {
         bucketKey = `b:${principal.lineageId}:${routePath}:${own !== undefined ? method : '*'}`;
       }
     }
-    const window = plan.window === null ? null : plan.window.at(now);
     const decision = this.counters.decide({
       bucketKey,
       bucket,
-      quota: window === null ? null : { key: `q:${principal.lineageId}:${window.start}`, limit: plan.quotaLimit, windowEnd: window.end },
+      quota: window === null ? null : { key: keys.quota, limit: plan.quotaLimit, windowEnd: window.end },
       now,
     });
     if (decision instanceof Promise) return decision.then((d) => this.outcome(d, plan, bucket, window, now));

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
+import { Pool, util } from 'undici';
 import { sendProblem } from '../errors/problem.js';
 import { connectionTokens, HOP_BY_HOP, type OutgoingHeaders } from './headers.js';
 
@@ -76,7 +76,8 @@ class ForwardHandler {
     const out: string[] = [];
     let named: Set<string> | null = null;
     for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toString('latin1').toLowerCase();
+      // Interned lower-case names for the well-known headers (no string built), as undici's own parser does.
+      const name = util.headerNameToString(raw[i]!);
       if (name === 'connection') {
         named = connectionTokens(raw[i + 1]!.toString('latin1'));
         continue;

@@ -389,6 +389,25 @@ export class DetectionEngine {
     });
   }
 
+  /**
+   * Notes a location of a key; true if it was not known. Locations are kept least recently seen
+   * first, so the oldest go first when there are too many; a known one is moved to the end at
+   * most once a minute (not on every call).
+   */
+  private seen(k: KeyState, loc: string, ts: number): boolean {
+    const last = k.locations.get(loc);
+    if (last !== undefined) {
+      if (ts - last >= MINUTE) {
+        k.locations.delete(loc);
+        k.locations.set(loc, ts);
+      }
+      return false;
+    }
+    if (k.locations.size >= this.s.location.maxLocations) k.locations.delete(k.locations.keys().next().value as string);
+    k.locations.set(loc, ts);
+    return true;
+  }
+
   private location(k: KeyState, e: UsageEvent, out: Detection[]): void {
     const s = this.s.location;
     let country = e.country ?? null;
@@ -399,18 +418,12 @@ export class DetectionEngine {
       asn = found?.asn ?? null;
     }
     if (country === null) return;
+    const newCountry = this.seen(k, country, e.ts);
+    const newAsn = asn !== null && this.seen(k, asn, e.ts);
+    if (!newCountry && !newAsn) return;
     const warm = e.ts - k.first >= s.warmupDays * DAY && k.events > s.warmupCalls;
-    const fresh: string[] = [];
-    for (const loc of asn === null ? [country] : [country, asn]) {
-      if (k.locations.has(loc)) {
-        k.locations.delete(loc); // most recently seen last: the oldest go first
-      } else {
-        fresh.push(loc);
-        if (k.locations.size >= s.maxLocations) k.locations.delete(k.locations.keys().next().value as string);
-      }
-      k.locations.set(loc, e.ts);
-    }
-    if (!warm || fresh.length === 0) return;
+    if (!warm) return;
+    const fresh = newCountry ? (newAsn ? [country, asn!] : [country]) : [asn!];
     this.raise(out, e, k, 'new_location', 'medium', { country, ...(asn ? { asn } : {}), new: fresh, ip: e.ip, knownLocations: k.locations.size - fresh.length });
   }
 
