@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Profiles a gateway under wrk load: node --cpu-prof on the gateway, wrk on another CPU.
+# The gateway runs with the flags `keygate start` uses (NODE_FLAGS overrides them).
 # Usage: [PLAN=1] [STORAGE='postgres: "postgres://..."'] scripts/profile-gateway.sh [seconds] [extra yaml lines]
 set -euo pipefail
 secs=${1:-8}
@@ -19,7 +20,7 @@ routes:
   - { path: /bench, upstream: "http://127.0.0.1:$up" }
 YAML
 T=kga_benchmark_root_token_0123456789
-KEYGATE_ADMIN_TOKEN=$T taskset -c 1 node ${NODE_FLAGS:-} --cpu-prof --cpu-prof-dir="$dir/prof" "$root/bin/keygate.js" start --config kg.yaml > gw.log 2>&1 & gw_pid=$!
+KEYGATE_ADMIN_TOKEN=$T taskset -c 1 node ${NODE_FLAGS:---max-semi-space-size=64} --cpu-prof --cpu-prof-dir="$dir/prof" "$root/bin/keygate.js" start --config kg.yaml > gw.log 2>&1 & gw_pid=$!
 for i in $(seq 50); do curl -s localhost:18081/healthz >/dev/null && break; sleep 0.2; done
 if [ -n "${PLAN:-}" ]; then
   plan=$(curl -s -XPOST localhost:18081/v1/plans -H "authorization: Bearer $T" -H 'content-type: application/json' -d '{"name":"p","rate":1000000,"burst":1000000,"quota":{"limit":1000000000000,"period":"month"}}' | node -pe "JSON.parse(require('fs').readFileSync(0)).id")
