@@ -4,7 +4,12 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { UsageStore } from '../store/interface.js';
 import { Aggregator, mergeDelta, type UsageDelta, type UsageEvent } from './events.js';
-import type { Metrics } from './metrics.js';
+import type { DurationSeries, Metrics } from './metrics.js';
+
+interface PendingCount {
+  counter: { inc(n: number): void };
+  pending: number;
+}
 
 export interface RecorderOptions {
   /** Events held between aggregation passes; beyond it events are dropped (and counted). */
@@ -89,6 +94,11 @@ export class UsageRecorder {
         this.logger.info({ route: e.route, method: e.method, status: e.status, latencyMs: Math.round(e.latencyMs * 100) / 100, keyId: e.keyId, appId: e.appId, ip: e.ip, code: e.code }, 'request');
       }
     }
+    for (const c of this.touched) {
+      c.counter.inc(c.pending);
+      c.pending = 0;
+    }
+    this.touched.length = 0;
     for (const listener of this.listeners) {
       try {
         listener(events);
@@ -98,8 +108,12 @@ export class UsageRecorder {
     }
   }
 
-  /** Prometheus children per route and (status class, code), looked up without building label strings. */
-  private readonly routeMetrics = new Map<string, { duration: { observe(v: number): void }; counters: Map<string | null, Array<{ inc(): void } | undefined>> }>();
+  /**
+   * Prometheus series per route and (status class, code), looked up without building label
+   * strings. Request counts are added once per pass (`pending`), not once per call.
+   */
+  private readonly routeMetrics = new Map<string, { duration: DurationSeries; counters: Map<string | null, Array<PendingCount | undefined>> }>();
+  private readonly touched: PendingCount[] = [];
 
   private observe(e: UsageEvent): void {
     const m = this.metrics;
@@ -116,8 +130,8 @@ export class UsageRecorder {
     }
     const cls = Math.floor(e.status / 100);
     let counter = byClass[cls];
-    if (counter === undefined) counter = byClass[cls] = m.requests.labels(e.route, `${cls}xx`, e.code ?? 'none');
-    counter.inc();
+    if (counter === undefined) counter = byClass[cls] = { counter: m.requests.labels(e.route, `${cls}xx`, e.code ?? 'none'), pending: 0 };
+    if (counter.pending++ === 0) this.touched.push(counter);
     if (this.options.metricsPerKey && e.keyId !== null) m.keyRequests.inc({ key_id: e.keyId, status_class: `${cls}xx` });
   }
 
