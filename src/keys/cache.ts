@@ -44,11 +44,11 @@ export class KeyCache {
 
   constructor(private readonly options: KeyCacheOptions) {}
 
-  /** The entry for `hash` if present and fresh; undefined means "ask the store". */
-  get(hash: string): CacheEntry | undefined {
+  /** The entry for `hash` if present and fresh at `now`; undefined means "ask the store". */
+  get(hash: string, now = this.options.clock.now()): CacheEntry | undefined {
     let entry = this.positive.get(hash);
     if (entry === undefined) entry = this.negative.get(hash);
-    if (entry !== undefined && this.options.clock.now() - entry.loadedAt < this.ttl()) {
+    if (entry !== undefined && now - entry.loadedAt < this.ttl()) {
       this.hits++;
       return entry;
     }

@@ -32,12 +32,12 @@ export class KeyVerifier {
     private readonly clock: Clock,
   ) {}
 
-  /** The verdict for a presented key value (non-empty). */
-  verify(value: string): Verdict | Promise<Verdict> {
+  /** The verdict for a presented key value (non-empty), at `now` (the request's arrival time on the request path). */
+  verify(value: string, now = this.clock.now()): Verdict | Promise<Verdict> {
     if (value.length > MAX_KEY_LENGTH) return INVALID;
     const hash = hashKey(value);
-    const entry = this.cache.get(hash);
-    if (entry !== undefined) return this.judge(entry);
+    const entry = this.cache.get(hash, now);
+    if (entry !== undefined) return this.judge(entry, now);
     // Only real keys and well-formed unknown values are ever cached, so the check can wait until here.
     if (this.format.shape(value) === 'malformed') return INVALID;
     // Past its TTL (not evicted: an evicted entry is gone), an entry is served while it is
@@ -45,15 +45,15 @@ export class KeyVerifier {
     const stale = this.cache.stale(hash);
     if (stale !== undefined && stale.loadedAt !== -Infinity) {
       this.load(hash).catch(() => {});
-      return this.judge(stale);
+      return this.judge(stale, now);
     }
-    return this.load(hash).then((loaded) => this.judge(loaded));
+    return this.load(hash).then((loaded) => this.judge(loaded, this.clock.now()));
   }
 
-  private judge(entry: CacheEntry): Verdict {
+  private judge(entry: CacheEntry, now: number): Verdict {
     const record = entry.record;
     if (record === null) return INVALID;
-    const status = statusOf(record, this.clock.now());
+    const status = statusOf(record, now);
     if (status === 'active') return (entry.active ??= { ok: true, principal: principalOf(record) });
     const code = status === 'revoked' ? 'key_revoked' : status === 'expired' ? 'key_expired' : 'key_disabled';
     return { ok: false, code, keyId: record.id, appId: record.appId };

@@ -56,7 +56,7 @@ export class Authenticate implements Stage {
     }
     if (credential === '') return MISSING;
     ctx.credential = credential;
-    const verdict = this.verifier.verify(credential);
+    const verdict = this.verifier.verify(credential, ctx.receivedAt);
     if (verdict instanceof Promise) return verdict.then((v) => this.apply(ctx, v));
     return this.apply(ctx, verdict);
   }

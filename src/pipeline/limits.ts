@@ -12,7 +12,7 @@ export class ApplyLimits implements Stage {
   constructor(private readonly limiter: Limiter) {}
 
   run(ctx: RequestContext): StageResult | Promise<StageResult> {
-    const outcome = this.limiter.check(ctx.principal!, ctx.route.config.path, ctx.method);
+    const outcome = this.limiter.check(ctx.principal!, ctx.route.config.path, ctx.method, ctx.receivedAt);
     if (outcome === null) return undefined;
     if (outcome instanceof Promise) return outcome.then((o) => apply(ctx, o));
     return apply(ctx, outcome);

@@ -31,6 +31,13 @@ export interface QuotaState {
 
 const seconds = (us: number) => Math.ceil(us / 1e6);
 
+/** Decimal text of a count. V8 formats integers beyond 2^31 several times slower, so big ones go in two halves. */
+export function decimal(n: number): string {
+  if (n < 2147483648 || !Number.isSafeInteger(n)) return String(n);
+  const high = Math.floor(n / 1e9);
+  return String(high) + String(n - high * 1e9).padStart(9, '0');
+}
+
 /** A principal's counter keys, built once (not per call): the bucket's, and the quota window's. */
 interface CounterKeys {
   bucket: string;
@@ -67,11 +74,10 @@ export class Limiter {
     return keys;
   }
 
-  /** Null when the key has no plan and there is no default: no limits. */
-  check(principal: Principal, routePath: string, method: string): LimitOutcome | Promise<LimitOutcome> | null {
+  /** Null when the key has no plan and there is no default: no limits. Decided at `now` (the request's arrival on the request path). */
+  check(principal: Principal, routePath: string, method: string, now = this.clock.now()): LimitOutcome | Promise<LimitOutcome> | null {
     const plan = this.plans.effective(principal.planId);
     if (plan === null) return null;
-    const now = this.clock.now();
     const window = plan.window === null ? null : plan.window.at(now);
     const keys = this.keysOf(principal, window);
     let bucket = plan.bucket;
@@ -96,9 +102,9 @@ export class Limiter {
   }
 
   private outcome(d: LimitDecision, plan: CompiledPlan, bucket: BucketParams, window: QuotaWindow | null, now: number): LimitOutcome {
-    let state = `"throttle";r=${d.remaining};t=${seconds(d.resetUs)}`;
+    let state = `"throttle";r=${decimal(d.remaining)};t=${seconds(d.resetUs)}`;
     if (window !== null && d.quotaUsed >= 0) {
-      state += `, "quota";r=${Math.max(0, plan.quotaLimit - d.quotaUsed)};t=${Math.ceil((window.end - now) / 1000)}`;
+      state += `, "quota";r=${decimal(Math.max(0, plan.quotaLimit - d.quotaUsed))};t=${Math.ceil((window.end - now) / 1000)}`;
     }
     const headers: Record<string, string> = { 'ratelimit-policy': plan.policy(bucket, window), ratelimit: state };
     let refusal: LimitOutcome['refusal'] = null;
