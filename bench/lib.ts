@@ -152,18 +152,32 @@ export const gatewayBin = `${ROOT}bin/keygate.js`;
 export const built = existsSync(`${ROOT}dist/cli/index.js`);
 
 /** Latency at a fixed request rate (below saturation), from bench/latency-probe.js on the load CPU. */
+export interface LatencyStats {
+  sent: number;
+  ok: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Latency below saturation of several targets measured together (see bench/latency-probe.js):
+ * `rate` requests/s to each over `connections` connections, every target called in the same
+ * instants, after a `warmup` of `warmupSeconds` that is not counted.
+ */
 export async function latencyAtRate(
-  url: string,
-  headers: Record<string, string>,
+  targets: Array<{ url: string; headers: Record<string, string> }>,
   rate: number,
   connections: number,
   seconds: number,
-): Promise<{ p50: number; p99: number; ok: number; sent: number }> {
-  const [cmd, argv] = pinned('load', process.execPath, [`${ROOT}bench/latency-probe.js`, url, String(rate), String(connections), String(seconds), JSON.stringify(headers)]);
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  warmupSeconds = 2,
+): Promise<LatencyStats[]> {
+  const [cmd, argv] = pinned('load', process.execPath, [`${ROOT}bench/latency-probe.js`, JSON.stringify(targets), String(rate), String(connections), String(seconds), String(warmupSeconds)]);
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: (seconds + warmupSeconds + 60) * 1000 });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
-    return JSON.parse(line);
+    return JSON.parse(line) as LatencyStats[];
   } catch {
     throw new Error(`latency probe failed: ${r.stderr}${r.stdout}`);
   }

@@ -131,9 +131,15 @@ async function main() {
   process.stderr.write(`load: ${loadTool}, ${connections} connections, ${seconds}s x ${rounds} rounds, targets: ${chosen.map((t) => t.name).join(', ')}\n`);
   const up = await startNode(join(ROOT, 'bench/upstream.js'), [], { PORT: '0' }, /listening (\d+)/, 'load');
   const upstream = `http://127.0.0.1:${up.match[1]}`;
-  const results = new Map<string, Array<LoadResult & { cpuPerRequest: number; fixedP50: number; fixedP99: number }>>();
+  const results = new Map<string, Array<LoadResult & { cpuPerRequest: number; fixedP50: number; fixedP99: number; addedP99: number }>>();
   let startup: StartupResult | null = null;
+  // The latency reference: a second bare proxy, up for the whole run. Each target's latency is
+  // measured together with it (same instants, same stalls of the machine), and the p99 a target
+  // adds is its p99 minus the reference's in the same measurement. For the bare target itself,
+  // that difference is the noise of the measurement.
+  const reference = await targets.find((t) => t.name === 'bare')!.start(upstream);
   try {
+    await load(reference.url, reference.headers, connections, warmup);
     for (let round = 1; round <= rounds; round++) {
       // Alternate the order every round, so a drift of the machine's speed hits every target alike.
       for (const target of round % 2 === 1 ? chosen : [...chosen].reverse()) {
@@ -145,10 +151,12 @@ async function main() {
           const cpu1 = cpuTimeUs(proc.child.pid);
           const cpuPerRequest = cpu0 !== null && cpu1 !== null && r.requests > 0 ? (cpu1 - cpu0) / r.requests : NaN;
           if (r.non2xx > 0 || r.errors > 0) process.stderr.write(`  ! ${target.name}: ${r.non2xx} non-2xx, ${r.errors} socket errors\n`);
-          const fixed = await latencyAtRate(url, headers, rate, connections, seconds);
-          results.set(target.name, [...(results.get(target.name) ?? []), { ...r, cpuPerRequest, fixedP50: fixed.p50, fixedP99: fixed.p99 }]);
+          const [ref, fixed] = await latencyAtRate([reference, { url, headers }], rate, connections, seconds);
+          const addedP99 = fixed!.p99 - ref!.p99;
+          if (fixed!.ok < fixed!.sent) process.stderr.write(`  ! ${target.name}: ${fixed!.sent - fixed!.ok} of ${fixed!.sent} latency probes not answered 200\n`);
+          results.set(target.name, [...(results.get(target.name) ?? []), { ...r, cpuPerRequest, fixedP50: fixed!.p50, fixedP99: fixed!.p99, addedP99 }]);
           process.stderr.write(
-            `  round ${round} ${target.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s, ${cpuPerRequest.toFixed(1)} us CPU/req | at ${rate}/s: p50 ${fixed.p50.toFixed(2)} ms p99 ${fixed.p99.toFixed(2)} ms\n`,
+            `  round ${round} ${target.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s, ${cpuPerRequest.toFixed(1)} us CPU/req | at ${rate}/s: p50 ${fixed!.p50.toFixed(2)} ms p99 ${fixed!.p99.toFixed(2)} ms (reference ${ref!.p99.toFixed(2)} ms)\n`,
           );
         } finally {
           await proc.stop();
@@ -157,6 +165,7 @@ async function main() {
     }
     if (startupKeys > 0) startup = await startupBench(upstream, startupKeys);
   } finally {
+    await reference.proc.stop();
     await up.stop();
     if (servers) await Promise.all([servers.pg.stop(), servers.redis.stop()]);
   }
@@ -171,6 +180,7 @@ async function main() {
       p99: median(rs.map((r) => r.p99)),
       fixedP50: median(rs.map((r) => r.fixedP50)),
       fixedP99: median(rs.map((r) => r.fixedP99)),
+      addedP99: median(rs.map((r) => r.addedP99)),
       best: Math.max(...rs.map((r) => r.rps)),
       bestCpu: Math.min(...rs.map((r) => r.cpuPerRequest)),
     };
@@ -184,13 +194,14 @@ async function main() {
   const lines = [
     '',
     `medians of ${rounds} interleaved rounds; throughput at ${connections} connections (saturated), latency at a fixed ${rate} req/s over ${connections} connections`,
+    `p99 added: the target's p99 minus that of a reference bare proxy measured in the same instants (for the bare proxy itself: the measurement's noise)`,
     `best: each target's fastest round (and lowest CPU per request), against the bare proxy's fastest: on a shared machine, the rounds least disturbed by others`,
     '',
     `target                                          req/s   ratio  CPU us/req | p50 ms   p99 ms   p99 added | best req/s  ratio  CPU us/req`,
   ];
   for (const s of summary) {
     const ratio = base ? ratioOf(s.name).toFixed(3) : '-';
-    const added = base ? (s.fixedP99 - base.fixedP99).toFixed(2) : '-';
+    const added = s.addedP99.toFixed(2);
     lines.push(
       `${s.label.padEnd(46)} ${s.rps.toFixed(0).padStart(7)}   ${ratio.padStart(5)}  ${s.cpu.toFixed(1).padStart(10)} | ${s.fixedP50.toFixed(2).padStart(6)}   ${s.fixedP99.toFixed(2).padStart(6)}   ${added.padStart(6)} ms` +
         ` | ${s.best.toFixed(0).padStart(10)}  ${(base ? s.best / base.best : NaN).toFixed(3)}  ${s.bestCpu.toFixed(1).padStart(10)}`,
