@@ -11,7 +11,8 @@
 //
 //   node bench/latency-probe.js '[{"url":...,"headers":{...}}, ...]' rate connections seconds warmup
 //
-// Prints one JSON line: an array, per target, of {sent, ok, p50, p90, p99, max} in milliseconds.
+// Prints one JSON line: an array, per target, of {sent, ok, p50, p90, p99, max} in milliseconds
+// (percentiles over the answered calls; a call on a connection that failed counts as sent only).
 import { connect } from 'node:net';
 
 const [targetsJson, rate, connections, seconds, warmup] = process.argv.slice(2);
@@ -19,12 +20,12 @@ const clients = Number(connections);
 const SLICE_MS = 100;
 const started = performance.now();
 const pauseMs = (clients * 1000) / Number(rate);
-const counted = performance.now() + Number(warmup ?? 2) * 1000;
+const counted = started + Number(warmup ?? 2) * 1000;
 
 const targets = JSON.parse(targetsJson).map(({ url, headers }) => {
   const u = new URL(url);
   const lines = [`GET ${u.pathname}${u.search} HTTP/1.1`, `host: ${u.host}`, ...Object.entries(headers ?? {}).map(([k, v]) => `${k}: ${v}`)];
-  return { host: u.hostname, port: Number(u.port), request: Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), latencies: [], ok: 0 };
+  return { host: u.hostname, port: Number(u.port), request: Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), latencies: [], sent: 0, ok: 0 };
 });
 
 // Each target gets `seconds` of its own: the measurement lasts `seconds` per target.
@@ -85,7 +86,8 @@ function client(i, finished) {
     const { target, link } = links[Math.floor((began - started) / SLICE_MS) % links.length];
     link.send((status) => {
       if (record) {
-        target.latencies.push(performance.now() - began);
+        target.sent++;
+        if (status !== 0) target.latencies.push(performance.now() - began);
         if (status === 200) target.ok++;
       }
       setTimeout(tick, Math.max(0, pauseMs - (performance.now() - began)));
@@ -95,9 +97,9 @@ function client(i, finished) {
 }
 
 await Promise.all(Array.from({ length: clients }, (_, i) => new Promise((resolve) => client(i, resolve))));
-const out = targets.map(({ latencies, ok }) => {
+const out = targets.map(({ latencies, sent, ok }) => {
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { sent: latencies.length, ok, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: latencies.at(-1) ?? NaN };
+  return { sent, ok, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: latencies.at(-1) ?? NaN };
 });
 process.stdout.write(JSON.stringify(out) + '\n');

@@ -151,7 +151,7 @@ export const loadTool = HAS_WRK ? 'wrk' : 'autocannon';
 export const gatewayBin = `${ROOT}bin/keygate.js`;
 export const built = existsSync(`${ROOT}dist/cli/index.js`);
 
-/** Latency at a fixed request rate (below saturation), from bench/latency-probe.js on the load CPU. */
+/** One target's latency at a fixed request rate, in milliseconds (`ok`: answered 200). */
 export interface LatencyStats {
   sent: number;
   ok: number;
@@ -162,9 +162,9 @@ export interface LatencyStats {
 }
 
 /**
- * Latency below saturation of several targets measured together (see bench/latency-probe.js):
- * `rate` requests/s to each over `connections` connections, every target called in the same
- * instants, after a `warmup` of `warmupSeconds` that is not counted.
+ * Latency below saturation of several targets measured together, from bench/latency-probe.js on
+ * the load CPU: `rate` requests/s over `connections` connections, the targets taking turns in
+ * 100 ms slices over the same seconds (`seconds` each), after `warmupSeconds` that are not counted.
  */
 export async function latencyAtRate(
   targets: Array<{ url: string; headers: Record<string, string> }>,

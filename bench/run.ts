@@ -134,8 +134,8 @@ async function main() {
   const results = new Map<string, Array<LoadResult & { cpuPerRequest: number; fixedP50: number; fixedP99: number; addedP99: number }>>();
   let startup: StartupResult | null = null;
   // The latency reference: a second bare proxy, up for the whole run. Each target's latency is
-  // measured together with it (same instants, same stalls of the machine), and the p99 a target
-  // adds is its p99 minus the reference's in the same measurement. For the bare target itself,
+  // measured together with it (in turns over the same seconds, so the machine's slow spells hit
+  // both), and the p99 a target adds is its p99 minus the reference's in the same measurement. For the bare target itself,
   // that difference is the noise of the measurement.
   const reference = await targets.find((t) => t.name === 'bare')!.start(upstream);
   try {
@@ -194,7 +194,7 @@ async function main() {
   const lines = [
     '',
     `medians of ${rounds} interleaved rounds; throughput at ${connections} connections (saturated), latency at a fixed ${rate} req/s over ${connections} connections`,
-    `p99 added: the target's p99 minus that of a reference bare proxy measured in the same instants (for the bare proxy itself: the measurement's noise)`,
+    `p99 added: the target's p99 minus that of a reference bare proxy measured in turns with it over the same seconds (for the bare proxy itself: the measurement's noise)`,
     `best: each target's fastest round (and lowest CPU per request), against the bare proxy's fastest: on a shared machine, the rounds least disturbed by others`,
     '',
     `target                                          req/s   ratio  CPU us/req | p50 ms   p99 ms   p99 added | best req/s  ratio  CPU us/req`,
