@@ -8,6 +8,10 @@ if (!existsSync(entry)) {
   process.stderr.write('keygate is not built yet: run `npm run build` (or `npm install`) first\n');
   process.exit(1);
 }
+// First, before loading the rest: keeps V8's feedback for process.nextTick monomorphic
+// (src/proxy/tick-shapes.ts explains why; it is worth several µs per proxied call).
+const { keepTickShapes } = await import(new URL('../dist/proxy/tick-shapes.js', import.meta.url).href);
+keepTickShapes();
 const { run } = await import(entry.href);
 const code = await run(process.argv.slice(2));
 if (code !== 0) process.exitCode = code;

@@ -42,6 +42,7 @@ import { startEchoUpstream } from './proxy/echo.js';
 import { Upstreams } from './proxy/forward.js';
 import { prepareRoute, RouteTable } from './proxy/routes.js';
 import { ProxyServer } from './proxy/server.js';
+import { keepTickShapes } from './proxy/tick-shapes.js';
 import { LocalChangeBus, type ChangeBus } from './store/bus.js';
 import type { CounterStore, Stores } from './store/interface.js';
 import { PostgresChangeBus } from './store/postgres/bus.js';
@@ -224,6 +225,8 @@ async function startDetection(
  * Starts a gateway (proxy + admin API) for `config` and resolves once both listen.
  */
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  // Before the startup's garbage collections (bin/keygate.js does it even earlier): see tick-shapes.ts.
+  keepTickShapes();
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.log.level);
   const print = options.print ?? ((text: string) => process.stdout.write(text));
