@@ -25,15 +25,20 @@ export interface UsageEvent {
 export const LATENCY_BOUNDS: readonly number[] = [1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000];
 export const BUCKETS = LATENCY_BOUNDS.length + 1;
 
-export function latencyBucket(ms: number): number {
+/** The bucket of `value` among ascending inclusive upper `bounds`: the first bound at or above it, or the open last bucket. */
+export function bucketOf(bounds: readonly number[], value: number): number {
   let lo = 0;
-  let hi = LATENCY_BOUNDS.length;
+  let hi = bounds.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (ms <= LATENCY_BOUNDS[mid]!) hi = mid;
+    if (value <= bounds[mid]!) hi = mid;
     else lo = mid + 1;
   }
   return lo;
+}
+
+export function latencyBucket(ms: number): number {
+  return bucketOf(LATENCY_BOUNDS, ms);
 }
 
 /** The latency below which `q` (0..1) of the counted calls fall, interpolated within its bucket; null without calls. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type MetricValueWithName } from 'prom-client';
+import { bucketOf } from './events.js';
 
 /** One route's latency counts: per bucket (not cumulative), the sum and the count. */
 export class DurationSeries {
@@ -11,10 +12,7 @@ export class DurationSeries {
   }
 
   observe(seconds: number): void {
-    const bounds = this.bounds;
-    let i = 0;
-    while (i < bounds.length && seconds > bounds[i]!) i++;
-    this.counts[i]!++;
+    this.counts[bucketOf(this.bounds, seconds)]!++;
     this.sum += seconds;
     this.count++;
   }
