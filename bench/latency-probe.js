@@ -40,6 +40,12 @@ function connection(target) {
   let done = null;
   let need = -1; // bytes of the answer still expected once its head is parsed; -1: head not complete
   let status = 0;
+  /** Hands the answer's status (0: none) to the caller waiting for it, once. */
+  const answer = (code) => {
+    const callback = done;
+    done = null;
+    callback?.(code);
+  };
   socket.on('data', (chunk) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     if (need === -1) {
@@ -53,15 +59,9 @@ function connection(target) {
     if (pending.length < need) return;
     pending = pending.subarray(need);
     need = -1;
-    const callback = done;
-    done = null;
-    callback?.(status);
+    answer(status);
   });
-  const fail = () => {
-    const callback = done;
-    done = null;
-    callback?.(0);
-  };
+  const fail = () => answer(0);
   socket.on('error', fail);
   socket.on('close', fail);
   return {
