@@ -80,4 +80,15 @@ describe('newcomer path (real processes, embedded defaults)', () => {
     expect(gateway.output()).not.toMatch(/bootstrap admin token/);
     expect(await gateway.stop('SIGTERM')).toBe(0);
   });
+
+  it('stops gracefully on a signal that arrives while it is still starting', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'kg-early-signal-'));
+    const env = { KEYGATE_PROXY_PORT: String(await freePort()), KEYGATE_ADMIN_PORT: String(await freePort()) };
+    gateway = spawnKeygate(['start'], { cwd: fresh, env });
+    // The bootstrap token is printed midway through start-up, before either port listens.
+    await gateway.waitFor(/\n {2}kga_[A-Za-z0-9_-]+\n/);
+    expect(await gateway.stop('SIGTERM')).toBe(0);
+    expect(gateway.output()).toMatch(/keygate started/);
+    expect(gateway.output()).toMatch(/"msg":"stopped"/);
+  });
 });
