@@ -345,7 +345,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     closers.push(() => proxy.close(config.proxy.shutdownTimeoutMs));
 
     const verification = new VerificationService(verifier, routes, directory, limiter, guardStage ? guard : null, clock, (e) => recorder.record(e));
-    const admin: AdminApp = await createAdminServer({ apps, keys, importer, verification, plans, limiter, metrics, usage, auditor, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic });
+    const admin: AdminApp = await createAdminServer({ apps, keys, importer, verification, plans, limiter, metrics, usage, auditor, tokens, stores, clock, logger, metricsPublic: config.admin.metricsPublic, dashboard: config.admin.dashboard });
     closers.push(() => admin.close());
     await listen('admin', config.admin.host, config.admin.port, () => admin.listen({ host: config.admin.host, port: config.admin.port }));
     const adminAddress = admin.server.address() as AddressInfo;

@@ -16,6 +16,7 @@ import type { PlanService } from '../plans/service.js';
 import type { Logger } from '../log.js';
 import { StoreConflict, type Scope, type Stores } from '../store/interface.js';
 import type { Auditor } from './audit.js';
+import { dashboard } from './dashboard.js';
 import { registerRoutes } from './routes/index.js';
 import { scopeAllows, type AdminCaller, type AdminTokenService } from './tokens.js';
 import { fieldErrors, validatorCompiler } from './validation.js';
@@ -47,6 +48,8 @@ export interface AdminDeps {
   clock: Clock;
   logger: Logger;
   metricsPublic: boolean;
+  /** Serve the web dashboard at /dashboard/. */
+  dashboard: boolean;
 }
 
 export type AdminApp = FastifyInstance<
@@ -137,6 +140,7 @@ export async function createAdminServer(deps: AdminDeps): Promise<AdminApp> {
   });
 
   registerRoutes(app, deps);
+  if (deps.dashboard) dashboard(app);
 
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;

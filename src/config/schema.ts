@@ -44,6 +44,8 @@ export const ConfigSchema = Type.Object(
         host: Host,
         port: Port,
         metricsPublic: Type.Boolean({ default: false }),
+        /** The web dashboard at /dashboard/ (its API calls need an admin token like any other). */
+        dashboard: Type.Boolean({ default: true }),
       },
       { additionalProperties: false, default: { host: '127.0.0.1', port: 8081 } },
     ),
