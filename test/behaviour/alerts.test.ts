@@ -5,18 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { backends, title } from '../support/backends.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { eventually } from '../support/eventually.js';
 
 const SECRET = 'webhook-secret-for-tests-only';
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = await probe();
-  while (!ok(last) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 150));
-    last = await probe();
-  }
-  return last;
-}
 
 /** A real webhook receiver: answers 500 to the first delivery, 200 after. */
 async function receiver() {

@@ -3,16 +3,8 @@ import { ManualClock } from '../../src/clock.js';
 import { backends, title } from '../support/backends.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startUpstream } from '../support/upstream.js';
+import { eventually } from '../support/eventually.js';
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = await probe();
-  while (!ok(last) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    last = await probe();
-  }
-  return last;
-}
 
 const sum = (items: Array<Record<string, number>>, field: string) => items.reduce((a, i) => a + (i[field] ?? 0), 0);
 

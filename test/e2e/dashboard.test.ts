@@ -7,19 +7,11 @@ import { DASHBOARD_CSP } from '../../src/admin/dashboard.js';
 import { sqliteBackend } from '../support/backends.js';
 import { call } from '../support/http.js';
 import { ROOT_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { eventually } from '../support/eventually.js';
 
 const CHROMIUM = process.env.KEYGATE_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set KEYGATE_CHROMIUM)`;
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = await probe();
-  while (!ok(last) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    last = await probe();
-  }
-  return last;
-}
 
 describe.skipIf(skip !== null)(skip ? `web dashboard — skipped: ${skip}` : 'web dashboard in a real Chromium', () => {
   let gw: TestGateway;
