@@ -161,6 +161,26 @@ describe.skipIf(skip !== null)(skip ? `web dashboard — skipped: ${skip}` : 'we
     for (let i = 0; i < 3; i++) expect((await proxy(plainKey)).status).toBe(200);
   });
 
+  it('renames an app, and refuses to delete a plan that keys still use', async () => {
+    await open('#/apps', 'apps');
+    const row = page.locator('tr', { hasText: 'acme' });
+    const appId = (await row.getAttribute('data-app-id'))!;
+    await row.locator('a', { hasText: 'Edit' }).click();
+    await page.waitForSelector('#app-edit-form');
+    await page.fill('#app-edit-form [name=name]', 'Acme Corp');
+    await page.fill('#app-edit-form [name=description]', 'mobile apps');
+    await page.click('#app-edit-form button[type=submit]');
+    expect(await message()).toBe('App "Acme Corp" saved.');
+    expect(await page.textContent(`tr[data-app-id="${appId}"]`)).toContain('mobile apps');
+    expect((await gw.admin('GET', `/v1/apps/${appId}`)).body).toMatchObject({ name: 'Acme Corp', description: 'mobile apps' });
+
+    await open('#/plans', 'plans');
+    expectedDialog = '';
+    await page.locator('tr:has-text("gold") button', { hasText: 'Delete' }).click();
+    expect(await message()).toMatch(/^plan "gold" is assigned to \d+ key\(s\)/);
+    expect((await gw.admin('GET', '/v1/plans')).body.items.map((p: { name: string }) => p.name)).toContain('gold');
+  });
+
   it('disables, enables, rotates and revokes keys; each takes effect at the proxy at once', async () => {
     const { key, id } = await gw.newKey({ name: 'ops' });
     await open('#/keys', 'keys');

@@ -140,21 +140,39 @@ function secretPanel(title, key) {
 
 // ---- views ------------------------------------------------------------------------------
 
-async function appsView() {
+/** Saves an edit form; once saved, goes back to `hash`, whose view then shows `done`. */
+async function saveThenGo(action, done, hash) {
+  if ((await attempt(action)) === undefined) return;
+  pending = done;
+  location.hash = hash;
+}
+
+/** A list row, followed by its edit form when it is the one being edited. */
+function withEditor(row, editing, columns, editor) {
+  return editing ? [row, h('tr', {}, h('td', { colspan: columns }, editor()))] : [row];
+}
+
+async function appsView(params) {
   const apps = await listAll('/v1/apps');
+  const appFields = (a = null) => [
+    field('Name', h('input', { name: 'name', required: true, maxlength: 200, value: a?.name })),
+    field('Description', h('input', { name: 'description', maxlength: 2000, value: a?.description ?? '' })),
+  ];
+  const rows = apps.flatMap((a) => withEditor(h('tr', { 'data-app-id': a.id },
+    h('td', {}, a.name), h('td', { class: 'mono' }, a.id), h('td', {}, a.description ?? ''), h('td', {}, when(a.createdAt)),
+    h('td', { class: 'actions' },
+      h('a', { href: `#/apps?edit=${encodeURIComponent(a.id)}` }, 'Edit'), ' ',
+      h('a', { href: `#/keys?appId=${encodeURIComponent(a.id)}` }, 'Keys'), ' ',
+      h('a', { href: `#/usage?appId=${encodeURIComponent(a.id)}` }, 'Usage')),
+  ), params.get('edit') === a.id, 5, () => form('app-edit-form', appFields(a), 'Save', (v) =>
+    saveThenGo(() => api('PATCH', `/v1/apps/${a.id}`, { name: v.name, description: v.description || null }), `App "${v.name}" saved.`, '#/apps'))));
   return [
     h('h2', {}, 'New app'),
-    form('app-form', [
-      field('Name', h('input', { name: 'name', required: true, maxlength: 200 })),
-      field('Description', h('input', { name: 'description', maxlength: 2000 })),
-    ], 'Create app', async (v) => {
+    form('app-form', appFields(), 'Create app', async (v) => {
       await change(() => api('POST', '/v1/apps', { name: v.name, ...(v.description ? { description: v.description } : {}) }), `App "${v.name}" created.`);
     }),
     h('h2', {}, `Apps (${apps.length})`),
-    table(['Name', 'ID', 'Description', 'Created', ''], apps.map((a) => h('tr', {},
-      h('td', {}, a.name), h('td', { class: 'mono' }, a.id), h('td', {}, a.description ?? ''), h('td', {}, when(a.createdAt)),
-      h('td', { class: 'actions' }, h('a', { href: `#/keys?appId=${encodeURIComponent(a.id)}` }, 'Keys'), ' ', h('a', { href: `#/usage?appId=${encodeURIComponent(a.id)}` }, 'Usage')),
-    )), 'No apps yet.'),
+    table(['Name', 'ID', 'Description', 'Created', ''], rows, 'No apps yet.'),
   ];
 }
 
@@ -270,14 +288,8 @@ async function plansView(params) {
           await change(() => api('DELETE', `/v1/plans/${p.id}`).then(() => true), `Plan "${p.name}" deleted.`);
         } }, 'Delete')),
     );
-    if (editing !== p.id) return [row];
-    const edit = form('plan-edit-form', planFields(p), 'Save', async (v) => {
-      if (await attempt(() => api('PATCH', `/v1/plans/${p.id}`, planBody(v)))) {
-        pending = `Plan "${p.name}" saved; every node applies it within a second.`;
-        location.hash = '#/plans';
-      }
-    });
-    return [row, h('tr', {}, h('td', { colspan: 7 }, edit))];
+    return withEditor(row, editing === p.id, 7, () => form('plan-edit-form', planFields(p), 'Save', (v) =>
+      saveThenGo(() => api('PATCH', `/v1/plans/${p.id}`, planBody(v)), `Plan "${p.name}" saved; every node applies it within a second.`, '#/plans')));
   });
   return [
     h('h2', {}, 'New plan'),
