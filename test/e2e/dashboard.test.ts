@@ -134,6 +134,27 @@ describe.skipIf(skip !== null)(skip ? `web dashboard — skipped: ${skip}` : 'we
     expect(answer.headers['ratelimit-policy']).toMatch(/"throttle";q=10;w=2/);
     expect(answer.headers['ratelimit-policy']).toMatch(/"quota";q=100;w=86400/);
 
+    // The plaintext stays above every view (a redraw cannot lose it) until Done.
+    await open('#/apps', 'apps');
+    expect(await page.inputValue('#new-key')).toBe(key);
+    await page.click('#secret-done');
+    expect(await page.locator('#new-key').count()).toBe(0);
+
+    // A double submit makes one key, not two.
+    await open('#/keys', 'keys');
+    const appId = (await gw.admin('GET', `/v1/keys/${await row.getAttribute('data-key-id')}`)).body.appId as string;
+    const count = async () => (await gw.admin('GET', `/v1/keys?appId=${appId}`)).body.items.length as number;
+    const before = await count();
+    await page.evaluate(() => {
+      const form = document.getElementById('key-form') as HTMLFormElement;
+      form.requestSubmit();
+      form.requestSubmit();
+    });
+    await page.waitForSelector('#new-key');
+    await page.waitForFunction(() => !(document.querySelector('#key-form button[type=submit]') as HTMLButtonElement).disabled);
+    expect(await count()).toBe(before + 1);
+    await page.click('#secret-done');
+
     // Gone for good once the page is drawn again.
     await page.reload();
     await page.waitForFunction(() => document.getElementById('main')!.dataset.view === 'keys');
@@ -149,9 +170,18 @@ describe.skipIf(skip !== null)(skip ? `web dashboard — skipped: ${skip}` : 'we
     await page.waitForSelector('#plan-edit-form');
     await page.fill('#plan-edit-form [name=rate]', '0.001');
     await page.fill('#plan-edit-form [name=burst]', '1');
+    await page.fill('#plan-edit-form [name=quotaOffset]', '6h');
     await page.click('#plan-edit-form button[type=submit]');
     expect(await message()).toMatch(/^Plan "gold" saved/);
-    expect((await gw.admin('GET', '/v1/plans')).body.items[0]).toMatchObject({ rate: 0.001, burst: 1 });
+    expect((await gw.admin('GET', '/v1/plans')).body.items[0]).toMatchObject({ rate: 0.001, burst: 1, quota: { limit: 100, period: 'day', offset: '6h' } });
+    // Editing something else keeps the offset (the form is filled with the plan as it is).
+    await page.click('tr:has-text("gold") a:has-text("Edit")');
+    await page.waitForSelector('#plan-edit-form');
+    expect(await page.inputValue('#plan-edit-form [name=quotaOffset]')).toBe('6h');
+    await page.fill('#plan-edit-form [name=quotaLimit]', '200');
+    await page.click('#plan-edit-form button[type=submit]');
+    expect(await message()).toMatch(/^Plan "gold" saved/);
+    expect((await gw.admin('GET', '/v1/plans')).body.items[0].quota).toEqual({ limit: 200, period: 'day', offset: '6h' });
     expect(key).toMatch(/^key_/);
 
     const issued = await gw.admin('POST', `/v1/keys/${key}/rotate`, { graceSeconds: 60 });
@@ -194,9 +224,15 @@ describe.skipIf(skip !== null)(skip ? `web dashboard — skipped: ${skip}` : 'we
     expect(await message()).toBe('Key enabled.');
     expect((await proxy(key)).status).toBe(200);
 
+    // An empty answer is not taken as "end the old key now".
+    expectedDialog = '';
+    await row().locator('button', { hasText: 'Rotate' }).click();
+    expect(await message()).toMatch(/whole number of seconds/);
+    expect((await gw.admin('GET', `/v1/keys/${id}`)).body).toMatchObject({ status: 'active', replacedBy: null });
+
     expectedDialog = '0';
     await row().locator('button', { hasText: 'Rotate' }).click();
-    await page.waitForSelector('#new-key');
+    expect(await message()).toBe('Key rotated.');
     const successor = await page.inputValue('#new-key');
     expect(successor).not.toBe(key);
     expect((await proxy(successor)).status).toBe(200);

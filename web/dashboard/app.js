@@ -72,12 +72,15 @@ async function attempt(action) {
   }
 }
 
-/** Runs a change through the API; once it is done, redraws the view, then says `done`. */
-async function change(action, done) {
+/**
+ * Runs a change through the API; once it is done, `before` sees the result (say, to show a
+ * new key's plaintext), the view is redrawn and, if that worked, says `done`.
+ */
+async function change(action, done, before) {
   const result = await attempt(action);
   if (result === undefined) return undefined;
-  await render(false);
-  flash(done);
+  before?.(result);
+  if (await render(false)) flash(done);
   return result;
 }
 
@@ -90,7 +93,7 @@ const query = (params) => {
   return s ? `?${s}` : '';
 };
 
-/** Every page of a list (up to `max` items). */
+/** Every page of a list, up to `max` items; `more` is set when there were more. */
 async function listAll(path, params = {}, max = 1000) {
   const items = [];
   let cursor;
@@ -99,8 +102,12 @@ async function listAll(path, params = {}, max = 1000) {
     items.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor && items.length < max);
+  items.more = Boolean(cursor);
   return items;
 }
+
+/** "Keys (12)", or "Keys (first 1,000)" for a list that was cut off. */
+const heading = (what, items) => h('h2', {}, `${what} (${items.more ? `first ${items.length.toLocaleString()}` : items.length})`);
 
 function table(columns, rows, empty) {
   if (rows.length === 0) return h('p', { class: 'muted' }, empty);
@@ -111,19 +118,49 @@ function field(label, input) {
   return h('label', {}, label, input);
 }
 
-/** A form whose submit runs `onsubmit(values)`; values are the named inputs' trimmed strings. */
+/** A click handler that ignores clicks while its previous run is still going (no double submit). */
+function once(action) {
+  let running = false;
+  return async (event) => {
+    if (running) return;
+    running = true;
+    const button = event?.currentTarget instanceof HTMLButtonElement ? event.currentTarget : null;
+    if (button) button.disabled = true;
+    try {
+      await action(event);
+    } finally {
+      running = false;
+      if (button) button.disabled = false;
+    }
+  };
+}
+
+/** A form whose submit runs `onsubmit(values)`, once at a time; values are the named inputs' trimmed strings. */
 function form(id, fields, submitText, onsubmit) {
-  const el = h('form', { class: 'inline', id }, fields, h('button', { class: 'primary', type: 'submit' }, submitText));
-  el.addEventListener('submit', async (event) => {
-    event.preventDefault();
+  const button = h('button', { class: 'primary', type: 'submit' }, submitText);
+  const el = h('form', { class: 'inline', id }, fields, button);
+  const submit = once(async () => {
     const values = Object.fromEntries([...new FormData(el).entries()].map(([k, v]) => [k, String(v).trim()]));
-    await onsubmit(values, el);
+    button.disabled = true;
+    try {
+      await onsubmit(values, el);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  el.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void submit();
   });
   return el;
 }
 
-/** Shows a key's plaintext the one time the API returns it. */
-function secretPanel(title, key) {
+/**
+ * Shows a key's plaintext, the one time the API returns it, above every view until the user
+ * presses Done, signs out or leaves the page: redrawing or changing the view cannot lose it.
+ */
+function showSecret(title, key) {
+  const box = document.getElementById('secret');
   const input = h('input', { id: 'new-key', readonly: true, value: key, 'aria-label': 'new API key' });
   const copy = h('button', { type: 'button', onclick: async () => {
     input.select();
@@ -134,8 +171,15 @@ function secretPanel(title, key) {
       copy.textContent = 'Select and copy it by hand';
     }
   } }, 'Copy');
-  return h('div', { class: 'secret', role: 'alert' },
-    h('b', {}, title), h('div', {}, 'Copy it now: Keygate stores only its hash and will never show it again.'), input, copy);
+  const done = h('button', { type: 'button', id: 'secret-done', onclick: clearSecret }, 'Done');
+  box.replaceChildren(h('b', {}, title), h('div', {}, 'Copy it now: Keygate stores only its hash and will never show it again.'), input, copy, ' ', done);
+  box.hidden = false;
+}
+
+function clearSecret() {
+  const box = document.getElementById('secret');
+  box.replaceChildren();
+  box.hidden = true;
 }
 
 // ---- views ------------------------------------------------------------------------------
@@ -171,7 +215,7 @@ async function appsView(params) {
     form('app-form', appFields(), 'Create app', async (v) => {
       await change(() => api('POST', '/v1/apps', { name: v.name, ...(v.description ? { description: v.description } : {}) }), `App "${v.name}" created.`);
     }),
-    h('h2', {}, `Apps (${apps.length})`),
+    heading('Apps', apps),
     table(['Name', 'ID', 'Description', 'Created', ''], rows, 'No apps yet.'),
   ];
 }
@@ -183,7 +227,6 @@ async function keysView(params) {
   const keys = await listAll('/v1/keys', { appId, status });
   const appName = new Map(apps.map((a) => [a.id, a.name]));
   const planOptions = (selected) => [h('option', { value: '' }, 'no plan'), ...plans.map((p) => h('option', { value: p.id, selected: p.id === selected }, p.name))];
-  const out = h('div', { id: 'key-secret' });
   const filter = (name, value) => {
     const next = new URLSearchParams(params);
     if (value) next.set(name, value);
@@ -197,30 +240,28 @@ async function keysView(params) {
     h('td', {}, appName.get(k.appId) ?? k.appId),
     h('td', {}, h('select', { 'aria-label': 'plan', disabled: k.status === 'revoked', onchange: async (e) => {
       const planId = e.target.value || null;
-      await change(() => api('PATCH', `/v1/keys/${k.id}`, { planId }), 'Plan changed.');
+      if ((await change(() => api('PATCH', `/v1/keys/${k.id}`, { planId }), 'Plan changed.')) === undefined) e.target.value = k.planId ?? '';
     } }, planOptions(k.planId))),
     h('td', {}, when(k.expiresAt)),
     h('td', {}, when(k.createdAt)),
     h('td', { class: 'actions' },
       h('a', { href: `#/usage?keyId=${encodeURIComponent(k.id)}` }, 'Usage'), ' ',
-      k.status === 'revoked' ? null : h('button', { class: 'small', type: 'button', onclick: async () => {
+      k.status === 'revoked' ? null : h('button', { class: 'small', type: 'button', onclick: once(async () => {
         const action = k.enabled ? 'disable' : 'enable';
         await change(() => api('POST', `/v1/keys/${k.id}/${action}`), `Key ${action}d.`);
-      } }, k.enabled ? 'Disable' : 'Enable'),
-      k.status === 'revoked' ? null : h('button', { class: 'small', type: 'button', onclick: async () => {
+      }) }, k.enabled ? 'Disable' : 'Enable'),
+      k.status === 'revoked' ? null : h('button', { class: 'small', type: 'button', onclick: once(async () => {
         const answer = prompt('Rotate this key. How many seconds should the old key keep working? (0 ends it at once)', '86400');
         if (answer === null) return;
-        const graceSeconds = Number(answer);
+        const graceSeconds = answer.trim() === '' ? NaN : Number(answer);
         if (!Number.isInteger(graceSeconds) || graceSeconds < 0) return flash('The grace period is a whole number of seconds, 0 or more.', 'error');
-        const rotated = await change(() => api('POST', `/v1/keys/${k.id}/rotate`, { graceSeconds }), 'Key rotated.');
-        if (rotated) {
-          document.getElementById('key-secret').replaceChildren(secretPanel(`New key for ${appName.get(rotated.appId) ?? rotated.appId}; the old one works until ${when(rotated.previous.expiresAt)}.`, rotated.key));
-        }
-      } }, 'Rotate'),
-      k.status === 'revoked' ? null : h('button', { class: 'small danger', type: 'button', onclick: async () => {
+        await change(() => api('POST', `/v1/keys/${k.id}/rotate`, { graceSeconds }), 'Key rotated.', (rotated) =>
+          showSecret(`New key for ${appName.get(rotated.appId) ?? rotated.appId}; the old one works until ${when(rotated.previous.expiresAt)}.`, rotated.key));
+      }) }, 'Rotate'),
+      k.status === 'revoked' ? null : h('button', { class: 'small danger', type: 'button', onclick: once(async () => {
         if (!confirm(`Revoke key ${k.hint}? It stops working on every node at once, for good.`)) return;
         await change(() => api('POST', `/v1/keys/${k.id}/revoke`), 'Key revoked.');
-      } }, 'Revoke'),
+      }) }, 'Revoke'),
     ),
   );
   return [
@@ -238,13 +279,10 @@ async function keysView(params) {
         if (v.planId) body.planId = v.planId;
         if (v.name) body.name = v.name;
         if (v.expiresAt) body.expiresAt = new Date(v.expiresAt).toISOString();
-        const issued = await change(() => api('POST', '/v1/keys', body), 'Key created.');
-        if (issued) {
-          document.getElementById('key-secret').replaceChildren(secretPanel(`New key for ${appName.get(issued.appId) ?? issued.appId}`, issued.key));
-        }
+        await change(() => api('POST', '/v1/keys', body), 'Key created.', (issued) =>
+          showSecret(`New key for ${appName.get(issued.appId) ?? issued.appId}`, issued.key));
       }),
-    out,
-    h('h2', {}, `Keys (${keys.length})`),
+    heading('Keys', keys),
     h('div', {},
       field('App ', h('select', { id: 'filter-app', onchange: (e) => filter('appId', e.target.value) }, h('option', { value: '' }, 'all apps'), apps.map((a) => h('option', { value: a.id, selected: a.id === appId }, a.name)))),
       ' ',
@@ -260,6 +298,7 @@ function planFields(p = null) {
     field('Burst', h('input', { name: 'burst', type: 'number', step: '1', min: '1', required: true, value: p?.burst })),
     field('Quota (calls)', h('input', { name: 'quotaLimit', type: 'number', step: '1', min: '1', value: p?.quota?.limit, placeholder: 'none' })),
     field('per', h('select', { name: 'quotaPeriod' }, ['day', 'week', 'month'].map((x) => h('option', { value: x, selected: p?.quota?.period === x }, x)))),
+    field('Window offset', h('input', { name: 'quotaOffset', value: p?.quota?.offset ?? '', placeholder: 'e.g. 6h', maxlength: 20, size: 8 })),
     field('Time zone', h('input', { name: 'timezone', value: p?.timezone ?? 'UTC', maxlength: 64 })),
   ];
 }
@@ -268,7 +307,7 @@ function planBody(v) {
   return {
     rate: Number(v.rate),
     burst: Number(v.burst),
-    quota: v.quotaLimit ? { limit: Number(v.quotaLimit), period: v.quotaPeriod } : null,
+    quota: v.quotaLimit ? { limit: Number(v.quotaLimit), period: v.quotaPeriod, ...(v.quotaOffset ? { offset: v.quotaOffset } : {}) } : null,
     timezone: v.timezone || 'UTC',
   };
 }
@@ -283,10 +322,10 @@ async function plansView(params) {
       h('td', {}, p.overrides.length ? p.overrides.map((o) => `${o.route} ${o.method ?? '*'}: ${o.rate}/s, ${o.burst}`).join('; ') : '—'),
       h('td', { class: 'actions' },
         h('a', { href: `#/plans?edit=${encodeURIComponent(p.id)}` }, 'Edit'), ' ',
-        h('button', { class: 'small danger', type: 'button', onclick: async () => {
+        h('button', { class: 'small danger', type: 'button', onclick: once(async () => {
           if (!confirm(`Delete plan "${p.name}"?`)) return;
           await change(() => api('DELETE', `/v1/plans/${p.id}`).then(() => true), `Plan "${p.name}" deleted.`);
-        } }, 'Delete')),
+        }) }, 'Delete')),
     );
     return withEditor(row, editing === p.id, 7, () => form('plan-edit-form', planFields(p), 'Save', (v) =>
       saveThenGo(() => api('PATCH', `/v1/plans/${p.id}`, planBody(v)), `Plan "${p.name}" saved; every node applies it within a second.`, '#/plans')));
@@ -296,15 +335,19 @@ async function plansView(params) {
     form('plan-form', [field('Name', h('input', { name: 'name', required: true, pattern: '[A-Za-z0-9_.\\-]+', maxlength: 100 })), ...planFields()], 'Create plan', async (v) => {
       await change(() => api('POST', '/v1/plans', { name: v.name, ...planBody(v) }), `Plan "${v.name}" created.`);
     }),
-    h('h2', {}, `Plans (${plans.length})`),
+    heading('Plans', plans),
     table(['Name', 'Rate/s', 'Burst', 'Quota', 'Time zone', 'Route overrides', ''], rows, 'No plans yet.'),
   ];
 }
 
-const RANGES = { '1h': [3_600_000, 'minute'], '24h': [86_400_000, 'hour'], '7d': [7 * 86_400_000, 'hour'], '30d': [30 * 86_400_000, 'day'] };
+/** Each range as a number of buckets of a granularity, the last one being the current bucket. */
+const RANGES = { '1h': [60, 'minute'], '24h': [24, 'hour'], '7d': [7 * 24, 'hour'], '30d': [30, 'day'] };
+const SPAN = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+/** Day buckets are UTC days (as the usage API aggregates them); shorter ones are shown in local time. */
+const bucketLabel = (granularity) => (granularity === 'day' ? (iso) => `${iso.slice(0, 10)} UTC` : when);
 
 /** Requests (and, over them, errors) per bucket as an SVG bar chart. */
-function chart(items) {
+function chart(items, label) {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   const W = 1000, H = 220, left = 48, bottom = 20, top = 10;
@@ -323,25 +366,28 @@ function chart(items) {
   };
   items.forEach((p, i) => {
     const x = left + i * width;
-    const title = `${when(p.ts)}: ${p.requests} requests, ${p.errors} errors${p.p99 === null ? '' : `, p99 ${p.p99} ms`}`;
+    const title = `${label(p.ts)}: ${p.requests} requests, ${p.errors} errors${p.p99 === null ? '' : `, p99 ${p.p99} ms`}`;
     if (p.requests > 0) add('rect', { class: 'requests', x, y: y(p.requests), width: Math.max(1, width - 1), height: y(0) - y(p.requests) }).append(Object.assign(document.createElementNS(ns, 'title'), { textContent: title }));
     if (p.errors > 0) add('rect', { class: 'errors', x, y: y(p.errors), width: Math.max(1, width - 1), height: y(0) - y(p.errors) });
   });
   add('text', { x: 0, y: top + 10 }, max.toLocaleString());
   add('text', { x: 0, y: H - bottom }, '0');
   if (items.length) {
-    add('text', { x: left, y: H - 4 }, when(items[0].ts));
-    add('text', { x: W, y: H - 4, 'text-anchor': 'end' }, when(items[items.length - 1].ts));
+    add('text', { x: left, y: H - 4 }, label(items[0].ts));
+    add('text', { x: W, y: H - 4, 'text-anchor': 'end' }, label(items[items.length - 1].ts));
   }
   return svg;
 }
 
 async function usageView(params) {
   const range = RANGES[params.get('range')] ? params.get('range') : '1h';
-  const [span, granularity] = RANGES[range];
+  const [buckets, granularity] = RANGES[range];
+  const span = SPAN[granularity];
   const scope = params.get('keyId') ? { keyId: params.get('keyId') } : params.get('appId') ? { appId: params.get('appId') } : params.get('route') ? { route: params.get('route') } : {};
-  const to = new Date(Math.ceil(Date.now() / 60_000) * 60_000);
-  const series = await api('GET', `/v1/usage${query({ ...scope, granularity, from: new Date(to.getTime() - span).toISOString(), to: to.toISOString() })}`);
+  // Whole buckets, so the totals cover exactly the range the button names.
+  const to = (Math.floor(Date.now() / span) + 1) * span;
+  const from = to - buckets * span;
+  const series = await api('GET', `/v1/usage${query({ ...scope, granularity, from: new Date(from).toISOString(), to: new Date(to).toISOString() })}`);
   const sum = (name) => series.items.reduce((n, p) => n + p[name], 0);
   const p99 = Math.max(...series.items.map((p) => p.p99 ?? 0));
   const what = scope.keyId ? `key ${scope.keyId}` : scope.appId ? `app ${scope.appId}` : scope.route ? `route ${scope.route}` : 'all traffic';
@@ -367,7 +413,7 @@ async function usageView(params) {
       stat('key refused', sum('authRefused'), 'total-auth'),
       stat('worst p99 (ms)', p99, 'worst-p99'),
     ),
-    h('div', { class: 'chart' }, chart(series.items), h('div', { class: 'legend' }, `per ${granularity}:`, h('span', { class: 'l-requests' }, 'requests'), h('span', { class: 'l-errors' }, 'errors'))),
+    h('div', { class: 'chart' }, chart(series.items, bucketLabel(granularity)), h('div', { class: 'legend' }, `per ${granularity}:`, h('span', { class: 'l-requests' }, 'requests'), h('span', { class: 'l-errors' }, 'errors'))),
   ];
 }
 
@@ -383,9 +429,9 @@ async function alertsView(params) {
       h('td', { class: 'mono' }, a.appId ?? '—'), h('td', { class: 'mono' }, a.ip ?? '—'),
       h('td', { class: 'mono' }, JSON.stringify(a.detail)),
       h('td', {}, badge(a.acknowledgedAt ? 'acknowledged' : 'open'), a.suspended ? ' key suspended' : ''),
-      h('td', { class: 'actions' }, a.acknowledgedAt ? h('span', { class: 'muted' }, `by ${a.acknowledgedBy}`) : h('button', { class: 'small', type: 'button', onclick: async () => {
+      h('td', { class: 'actions' }, a.acknowledgedAt ? h('span', { class: 'muted' }, `by ${a.acknowledgedBy}`) : h('button', { class: 'small', type: 'button', onclick: once(async () => {
         await change(() => api('POST', `/v1/alerts/${a.id}/ack`), 'Alert acknowledged.');
-      } }, 'Acknowledge')),
+      }) }, 'Acknowledge')),
     )), status === 'open' ? 'No open alerts.' : 'No alerts.'),
   ];
 }
@@ -418,6 +464,8 @@ function signInView(message) {
 
 function signOut(message) {
   sessionStorage.removeItem(TOKEN);
+  drawing++;
+  clearSecret();
   document.getElementById('nav').hidden = true;
   document.getElementById('sign-out').hidden = true;
   main.replaceChildren(signInView(message));
@@ -434,10 +482,18 @@ async function refreshAlertCount() {
   }
 }
 
-/** Draws the view the location's hash names. `fresh` clears the message bar. */
+/** Renders started; only the newest may draw (a slow view must not cover a newer one). */
+let drawing = 0;
+
+/** Draws the view the location's hash names; true once it is drawn. `fresh` clears the message bar. */
 async function render(fresh = true) {
-  if (!sessionStorage.getItem(TOKEN)) return signOut();
-  const [path, search] = location.hash.replace(/^#\/?/, '').split('?');
+  if (!sessionStorage.getItem(TOKEN)) {
+    signOut();
+    return false;
+  }
+  const mine = ++drawing;
+  const hash = location.hash;
+  const [path, search] = hash.replace(/^#\/?/, '').split('?');
   const name = VIEWS[path] ? path : 'usage';
   document.getElementById('nav').hidden = false;
   document.getElementById('sign-out').hidden = false;
@@ -447,15 +503,22 @@ async function render(fresh = true) {
     pending = null;
   } else if (fresh) clearFlash();
   try {
-    main.replaceChildren(...(await VIEWS[name](new URLSearchParams(search ?? ''))));
+    const view = await VIEWS[name](new URLSearchParams(search ?? ''));
+    if (mine !== drawing) return false;
+    main.replaceChildren(...view);
     main.dataset.view = name;
-    main.dataset.drawn = location.hash;
+    main.dataset.drawn = hash;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signOut('Your admin token was refused; sign in again.');
-    main.replaceChildren(h('p', { class: 'muted' }, 'This view could not be loaded.'));
-    flash(err.message, 'error');
+    if (mine !== drawing) return false;
+    if (err instanceof ApiError && err.status === 401) signOut('Your admin token was refused; sign in again.');
+    else {
+      main.replaceChildren(h('p', { class: 'muted' }, 'This view could not be loaded.'));
+      flash(err.message, 'error');
+    }
+    return false;
   }
   void refreshAlertCount();
+  return true;
 }
 
 document.getElementById('sign-out').addEventListener('click', () => signOut());
