@@ -260,6 +260,32 @@ describe.skipIf(skip !== null)(skip ? `web dashboard — skipped: ${skip}` : 'we
     expect(await page.textContent('main h2')).toBe(`Usage of key ${id}`);
   });
 
+  it("shows a key's quota, resets it and grants extra calls, as the API and the proxy see them", async () => {
+    const plan = await gw.admin('POST', '/v1/plans', { name: 'metered', rate: 1000, burst: 1000, quota: { limit: 10, period: 'day' } });
+    const { key, id, appId } = await gw.newKey({ planId: plan.body.id });
+    for (let i = 0; i < 3; i++) expect((await proxy(key)).status).toBe(200);
+    await open(`#/keys?appId=${appId}`, 'keys');
+    await page.click(`tr[data-key-id="${id}"] a:has-text("Quota")`);
+    await page.waitForSelector('#quota-state');
+    expect(await page.textContent('#quota-state')).toMatch(/^Used 3 of 10 this day; 7 left; the window ends /);
+
+    expectedDialog = '';
+    await page.click('#quota-panel button:has-text("Reset")');
+    expect(await message()).toBe('Quota reset.');
+    expect(await page.textContent('#quota-state')).toMatch(/^Used 0 of 10 this day; 10 left/);
+    await page.fill('#quota-form [name=grant]', '5');
+    await page.click('#quota-form button[type=submit]');
+    expect(await message()).toBe('5 extra calls granted.');
+    expect(await page.textContent('#quota-state')).toMatch(/^Used 0 of 10 this day \(5 extra granted\); 15 left/);
+    expect((await gw.admin('GET', `/v1/keys/${id}/quota`)).body).toMatchObject({ used: -5, remaining: 15 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 16; i++) statuses.push((await proxy(key)).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(15);
+    expect(statuses[15]).toBe(429);
+    const audit = await gw.admin('GET', `/v1/audit?target=${id}&action=key.quota`);
+    expect(audit.body.items).toHaveLength(2);
+  });
+
   it('lists open alerts with a count, and acknowledges one', async () => {
     for (let i = 0; i < 10; i++) await proxy(`guessed-key-number-${i}-xxxxxxx`, { 'x-forwarded-for': '203.0.113.66' });
     const found = await eventually(() => gw.admin('GET', '/v1/alerts?type=invalid_key_flood'), (r) => r.body.items.length > 0);

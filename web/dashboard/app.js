@@ -226,12 +226,20 @@ async function keysView(params) {
   const status = params.get('status') ?? '';
   const keys = await listAll('/v1/keys', { appId, status });
   const appName = new Map(apps.map((a) => [a.id, a.name]));
+  const planById = new Map(plans.map((p) => [p.id, p]));
+  // The quota of the key whose Quota link was followed, shown under its row.
+  const quotaOf = params.get('quota');
+  const quota = quotaOf && keys.some((k) => k.id === quotaOf)
+    ? await api('GET', `/v1/keys/${quotaOf}/quota`).catch((err) => {
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+      flash(err.message, 'error'); // its plan has no quota (any more): the list is still worth showing
+      return null;
+    })
+    : null;
   const planOptions = (selected) => [h('option', { value: '' }, 'no plan'), ...plans.map((p) => h('option', { value: p.id, selected: p.id === selected }, p.name))];
   const filter = (name, value) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    location.hash = `#/keys${next.toString() ? `?${next}` : ''}`;
+    const next = withParam(params, name, value);
+    location.hash = `#/keys${next ? `?${next}` : ''}`;
   };
   const row = (k) => h('tr', { 'data-key-id': k.id },
     h('td', {}, k.name ?? h('span', { class: 'muted' }, 'unnamed')),
@@ -246,6 +254,7 @@ async function keysView(params) {
     h('td', {}, when(k.createdAt)),
     h('td', { class: 'actions' },
       h('a', { href: `#/usage?keyId=${encodeURIComponent(k.id)}` }, 'Usage'), ' ',
+      planById.get(k.planId)?.quota ? [h('a', { href: `#/keys?${withParam(params, 'quota', k.id)}` }, 'Quota'), ' '] : null,
       k.status === 'revoked' ? null : h('button', { class: 'small', type: 'button', onclick: once(async () => {
         const action = k.enabled ? 'disable' : 'enable';
         await change(() => api('POST', `/v1/keys/${k.id}/${action}`), `Key ${action}d.`);
@@ -288,8 +297,33 @@ async function keysView(params) {
       ' ',
       field('Status ', h('select', { id: 'filter-status', onchange: (e) => filter('status', e.target.value) }, ['', 'active', 'disabled', 'expired', 'revoked'].map((s) => h('option', { value: s, selected: s === status }, s || 'any')))),
     ),
-    table(['Name', 'Key', 'Status', 'App', 'Plan', 'Expires', 'Created', ''], keys.map(row), 'No keys here.'),
+    table(['Name', 'Key', 'Status', 'App', 'Plan', 'Expires', 'Created', ''], keys.flatMap((k) =>
+      withEditor(row(k), quota !== null && k.id === quotaOf, 8, () => quotaPanel(k, quota, planById.get(quota.planId)))), 'No keys here.'),
   ];
+}
+
+/** The query `params` with `name` set to `value` (or removed when it is empty), as text. */
+function withParam(params, name, value) {
+  const next = new URLSearchParams(params);
+  if (value) next.set(name, value);
+  else next.delete(name);
+  return next.toString();
+}
+
+/** A key's quota in the current window, with reset and grant. */
+function quotaPanel(key, q, plan) {
+  const granted = Math.max(0, -q.used);
+  const adjust = (body, done) => change(() => api('POST', `/v1/keys/${key.id}/quota`, body), done);
+  return h('div', { id: 'quota-panel' },
+    h('span', { id: 'quota-state' }, `Used ${Math.max(0, q.used).toLocaleString()} of ${q.limit.toLocaleString()} this ${plan?.quota?.period ?? 'window'}`,
+      granted ? ` (${granted.toLocaleString()} extra granted)` : '', `; ${q.remaining.toLocaleString()} left; the window ends ${when(q.windowEnd)}.`),
+    ' ',
+    h('button', { class: 'small', type: 'button', onclick: once(async () => {
+      if (confirm('Reset this key\'s quota count for the current window to 0?')) await adjust({ reset: true }, 'Quota reset.');
+    }) }, 'Reset'),
+    form('quota-form', [field('Grant extra calls', h('input', { name: 'grant', type: 'number', step: '1', min: '1', required: true, size: 8 }))], 'Grant', (v) =>
+      adjust({ add: -Number(v.grant) }, `${Number(v.grant).toLocaleString()} extra calls granted.`)),
+  );
 }
 
 function planFields(p = null) {
