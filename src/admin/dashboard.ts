@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { AdminApp } from './server.js';
 
-/** The dashboard's files, read once at start-up: a page, a script and a style sheet, no build step. */
+/** The dashboard's files, read once at start-up: a page, its script modules and a style sheet, no build step. */
 const DIR = new URL('../../web/dashboard/', import.meta.url);
+const SCRIPTS = ['app.js', 'api.js', 'dom.js', 'ui.js', 'keys.js', 'usage.js', 'views.js'];
 const FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
+  ...Object.fromEntries(SCRIPTS.map((name) => [name, 'text/javascript; charset=utf-8'])),
 };
 
 /**

@@ -19,6 +19,8 @@ describe.skipIf(skip !== null)(skip ? `web dashboard — skipped: ${skip}` : 'we
   let page: Page;
   /** The answer for the next dialog (prompt text, or '' to confirm). */
   let expectedDialog: string | null = null;
+  /** Uncaught errors in the page, and what the content security policy blocked: both must stay empty. */
+  const pageErrors: string[] = [];
   const proxy = (key: string, headers: Record<string, string> = {}) => gw.proxy('/demo/x', { headers: { 'x-api-key': key, ...headers } });
 
   /** Opens a view (drawn afresh, even if it is the one shown) and waits until it is drawn. */
@@ -53,6 +55,10 @@ describe.skipIf(skip !== null)(skip ? `web dashboard — skipped: ${skip}` : 'we
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     page = await browser.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) pageErrors.push(m.text());
+    });
     // A dialog is accepted only when a test said it expects one; any other is dismissed.
     page.on('dialog', (d) => {
       const answer = expectedDialog;
@@ -72,8 +78,17 @@ describe.skipIf(skip !== null)(skip ? `web dashboard — skipped: ${skip}` : 'we
     expect(html.headers['content-security-policy']).toBe(DASHBOARD_CSP);
     expect(html.headers['x-frame-options']).toBe('DENY');
     expect(html.text).not.toMatch(/<script>/);
-    const js = await call('GET', `${gw.adminUrl}/dashboard/app.js`);
-    expect(js.headers['content-type']).toMatch(/^text\/javascript/);
+    // Every module the page imports is served (a new file must be listed in the server).
+    const seen = new Set<string>();
+    const load = async (name: string): Promise<void> => {
+      if (seen.has(name)) return;
+      seen.add(name);
+      const js = await call('GET', `${gw.adminUrl}/dashboard/${name}`);
+      expect([name, js.status, js.headers['content-type']]).toEqual([name, 200, 'text/javascript; charset=utf-8']);
+      for (const m of js.text.matchAll(/^import .* from '\.\/([\w-]+\.js)';$/gm)) await load(m[1]!);
+    };
+    await load('app.js');
+    expect(seen.size).toBeGreaterThan(3);
     expect((await call('GET', `${gw.adminUrl}/`)).headers.location).toBe('/dashboard/');
     expect((await call('GET', `${gw.adminUrl}/dashboard/../openapi.json`)).status).not.toBe(500);
     expect((await call('GET', `${gw.adminUrl}/v1/apps`)).status).toBe(401);
@@ -323,5 +338,9 @@ describe.skipIf(skip !== null)(skip ? `web dashboard — skipped: ${skip}` : 'we
     await page.evaluate(() => (location.hash = '#/apps'));
     await page.waitForSelector('form.signin');
     expect(await message()).toMatch(/sign in again/);
+  });
+
+  it('ran without an uncaught error or a content security policy violation in the page', () => {
+    expect(pageErrors).toEqual([]);
   });
 });
