@@ -26,7 +26,6 @@ export const query = (params) => {
   return s ? `?${s}` : '';
 };
 
-
 /** "Keys (12)", or "Keys (first 1,000)" for a list that was cut off. */
 export const heading = (what, items) => h('h2', {}, `${what} (${items.more ? `first ${items.length.toLocaleString()}` : items.length})`);
 
@@ -39,13 +38,16 @@ export function field(label, input) {
   return h('label', {}, label, input);
 }
 
-/** A click handler that ignores clicks while its previous run is still going (no double submit). */
-export function once(action) {
+/**
+ * A handler that ignores calls while its previous run is still going (no double submit). The
+ * button clicked (or `button`, for a form's submit) is disabled meanwhile.
+ */
+export function once(action, button = null) {
   let running = false;
   return async (event) => {
     if (running) return;
     running = true;
-    const button = event?.currentTarget instanceof HTMLButtonElement ? event.currentTarget : null;
+    button ??= event?.currentTarget instanceof HTMLButtonElement ? event.currentTarget : null;
     if (button) button.disabled = true;
     try {
       await action(event);
@@ -60,20 +62,17 @@ export function once(action) {
 export function form(id, fields, submitText, onsubmit) {
   const button = h('button', { class: 'primary', type: 'submit' }, submitText);
   const el = h('form', { class: 'inline', id }, fields, button);
-  const submit = once(async () => {
-    const values = Object.fromEntries([...new FormData(el).entries()].map(([k, v]) => [k, String(v).trim()]));
-    button.disabled = true;
-    try {
-      await onsubmit(values, el);
-    } finally {
-      button.disabled = false;
-    }
-  });
+  const submit = once(() => onsubmit(Object.fromEntries([...new FormData(el).entries()].map(([k, v]) => [k, String(v).trim()])), el), button);
   el.addEventListener('submit', (event) => {
     event.preventDefault();
     void submit();
   });
   return el;
+}
+
+/** A row of buttons, one per option, the current one highlighted; `pick(option)` on a click. */
+export function choices(options, current, pick, label = (o) => o) {
+  return h('div', {}, options.map((o) => h('button', { type: 'button', class: o === current ? 'primary small' : 'small', onclick: () => pick(o) }, label(o))));
 }
 
 /** A list row, followed by its edit form when it is the one being edited. */

@@ -1,7 +1,7 @@
 // The Usage view: totals and a bar chart of requests and errors.
 
 import { api } from './api.js';
-import { h, query, when } from './dom.js';
+import { choices, h, query, when, withParam } from './dom.js';
 
 /** Each range as a number of buckets of a granularity, the last one being the current bucket. */
 const RANGES = { '1h': [60, 'minute'], '24h': [24, 'hour'], '7d': [7 * 24, 'hour'], '30d': [30, 'day'] };
@@ -54,19 +54,11 @@ export async function usageView(params) {
   const sum = (name) => series.items.reduce((n, p) => n + p[name], 0);
   const p99 = Math.max(...series.items.map((p) => p.p99 ?? 0));
   const what = scope.keyId ? `key ${scope.keyId}` : scope.appId ? `app ${scope.appId}` : scope.route ? `route ${scope.route}` : 'all traffic';
-  const go = (next) => {
-    const q = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(next)) if (v) q.set(k, v); else q.delete(k);
-    location.hash = `#/usage?${q}`;
-  };
   const stat = (label, value, id) => h('div', { id }, h('b', {}, value.toLocaleString()), label);
   return [
     h('h2', {}, `Usage of ${what}`),
-    h('div', {},
-      Object.keys(RANGES).map((r) => h('button', { type: 'button', class: r === range ? 'primary small' : 'small', onclick: () => go({ range: r }) }, `last ${r}`)),
-      ' ',
-      scope.keyId || scope.appId || scope.route ? h('a', { href: '#/usage' }, 'show all traffic') : null,
-    ),
+    choices(Object.keys(RANGES), range, (r) => (location.hash = `#/usage?${withParam(params, 'range', r)}`), (r) => `last ${r}`),
+    scope.keyId || scope.appId || scope.route ? h('a', { href: '#/usage' }, 'show all traffic') : null,
     h('div', { class: 'summary' },
       stat('requests', sum('requests'), 'total-requests'),
       stat('admitted', sum('admitted'), 'total-admitted'),

@@ -1,7 +1,7 @@
 // The Apps, Plans and Alerts views.
 
 import { api, listAll } from './api.js';
-import { badge, field, form, h, heading, once, query, table, when, withEditor } from './dom.js';
+import { badge, choices, field, form, h, heading, once, query, table, when, withEditor } from './dom.js';
 import { change, saveThenGo } from './ui.js';
 
 export async function appsView(params) {
@@ -81,7 +81,7 @@ export async function alertsView(params) {
   const alerts = (await api('GET', `/v1/alerts${query({ status: status === 'all' ? '' : status, limit: 200 })}`)).items;
   return [
     h('h2', {}, 'Alerts'),
-    h('div', {}, ['open', 'acknowledged', 'all'].map((s) => h('button', { type: 'button', class: s === status ? 'primary small' : 'small', onclick: () => (location.hash = `#/alerts?status=${s}`) }, s))),
+    choices(['open', 'acknowledged', 'all'], status, (s) => (location.hash = `#/alerts?status=${s}`)),
     table(['Time', 'Type', 'Severity', 'Key', 'App', 'Address', 'Detail', 'Status', ''], alerts.map((a) => h('tr', { 'data-alert-id': a.id },
       h('td', {}, when(a.ts)), h('td', {}, a.type), h('td', {}, badge(a.severity)),
       h('td', { class: 'mono' }, a.keyId ? h('a', { href: `#/usage?keyId=${encodeURIComponent(a.keyId)}` }, a.keyId) : '—'),
