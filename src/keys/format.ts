@@ -104,6 +104,34 @@ export function hashKey(value: string): string {
   return hash('sha256', value, 'base64url');
 }
 
+/**
+ * A key value and its hash, remembered for one client connection: a keep-alive client sends the
+ * same key on every call, and this spares it a SHA-256 each time (about 1 µs of a proxied
+ * call). Held in memory only, for the life of the connection, like the request that carried it.
+ */
+export interface HashMemo {
+  value: string | null;
+  hash: string;
+}
+
+/**
+ * `hashKey(value)`, or the memo's hash when the memo holds this very value. The values are
+ * compared in constant time (for a given length): on a connection shared by several clients,
+ * as behind a load balancer, no caller learns anything of another's key from the timing.
+ */
+export function hashKeyWith(value: string, memo: HashMemo): string {
+  const known = memo.value;
+  if (known !== null && known.length === value.length) {
+    let diff = 0;
+    for (let i = 0; i < value.length; i++) diff |= known.charCodeAt(i) ^ value.charCodeAt(i);
+    if (diff === 0) return memo.hash;
+  }
+  const hash = hashKey(value);
+  memo.value = value;
+  memo.hash = hash;
+  return hash;
+}
+
 /** A short non-secret reminder of a key for display: its readable prefix and last 4 characters. */
 export function keyHint(value: string, format: KeyFormat): string {
   const env = format.environmentOf(value);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import type { KeyRecord, KeyStore } from '../store/interface.js';
 import { KeyCache } from './cache.js';
-import { hashKey, KeyFormat } from './format.js';
+import { hashKey, hashKeyWith, KeyFormat, type HashMemo } from './format.js';
 import { KeyVerifier, StoreUnavailable } from './verify.js';
 
 const format = new KeyFormat();
@@ -216,5 +216,32 @@ describe('no plaintext comparison', () => {
       expect(hash).toBe(hashKey(probes[i]!));
       expect(hash).not.toContain(probes[i]!.slice(0, 8));
     }
+  });
+});
+
+describe('the per-connection hash memo', () => {
+  it('gives the hash of the value presented, whatever the memo held before', () => {
+    const memo: HashMemo = { value: null, hash: '' };
+    const key = format.generate();
+    // Same length, one character apart, and the other way round: never the memo's hash.
+    const near = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A');
+    for (const value of [key, key, near, key, near, near, `${key}x`, key]) {
+      expect(hashKeyWith(value, memo)).toBe(hashKey(value));
+      expect(memo).toEqual({ value, hash: hashKey(value) });
+    }
+  });
+
+  it('serves verdicts through a memo exactly as without: another value on the connection, a revoked key', async () => {
+    const { store, cache, verifier } = setup();
+    const key = format.generate();
+    store.records.set(hashKey(key), record(key));
+    const memo: HashMemo = { value: null, hash: '' };
+    expect(await verifier.verify(key, undefined, memo)).toMatchObject({ ok: true });
+    const other = format.generate();
+    expect(await verifier.verify(other, undefined, memo)).toEqual({ ok: false, code: 'invalid_api_key' });
+    expect(verifier.verify(key, undefined, memo)).toMatchObject({ ok: true });
+    store.records.set(hashKey(key), record(key, { revokedAt: 1 }));
+    cache.evictId('key_1');
+    expect(await verifier.verify(key, undefined, memo)).toMatchObject({ ok: false, code: 'key_revoked' });
   });
 });

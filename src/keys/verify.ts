@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { KeyStore } from '../store/interface.js';
 import type { CacheEntry, KeyCache } from './cache.js';
-import { hashKey, MAX_KEY_LENGTH, type KeyFormat } from './format.js';
+import { hashKey, hashKeyWith, MAX_KEY_LENGTH, type HashMemo, type KeyFormat } from './format.js';
 import { principalOf, statusOf, type Verdict } from './principal.js';
 
 const INVALID: Verdict = Object.freeze({ ok: false, code: 'invalid_api_key' });
@@ -32,10 +32,13 @@ export class KeyVerifier {
     private readonly clock: Clock,
   ) {}
 
-  /** The verdict for a presented key value (non-empty), at `now` (the request's arrival time on the request path). */
-  verify(value: string, now = this.clock.now()): Verdict | Promise<Verdict> {
+  /**
+   * The verdict for a presented key value (non-empty), at `now` (the request's arrival time on
+   * the request path). `memo`: the client connection's last key and hash (see `hashKeyWith`).
+   */
+  verify(value: string, now = this.clock.now(), memo?: HashMemo): Verdict | Promise<Verdict> {
     if (value.length > MAX_KEY_LENGTH) return INVALID;
-    const hash = hashKey(value);
+    const hash = memo === undefined ? hashKey(value) : hashKeyWith(value, memo);
     const entry = this.cache.get(hash, now);
     if (entry !== undefined) return this.judge(entry, now);
     // Only real keys and well-formed unknown values are ever cached, so the check can wait until here.

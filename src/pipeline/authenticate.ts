@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+import type { HashMemo } from '../keys/format.js';
 import type { Verdict } from '../keys/principal.js';
 import type { KeyVerifier } from '../keys/verify.js';
 import type { KeySource } from '../proxy/routes.js';
@@ -7,6 +9,14 @@ const MISSING: Refusal = { code: 'missing_api_key', detail: 'send an API key in 
 const MULTIPLE: Refusal = { code: 'invalid_api_key', detail: 'more than one API key in the request' };
 const INVALID: Refusal = { code: 'invalid_api_key' };
 const BEARER = /^bearer[ \t]+/i;
+const HASH_MEMO = Symbol('keygate.hashMemo');
+
+/** The hash memo of the request's connection, made on its first call. */
+function memoOf(ctx: RequestContext): HashMemo | undefined {
+  const socket = ctx.req.socket as (Socket & { [HASH_MEMO]?: HashMemo }) | null | undefined;
+  if (!socket) return undefined;
+  return (socket[HASH_MEMO] ??= { value: null, hash: '' });
+}
 
 /** The credential presented through `source`, '' if absent or empty, or null if ambiguous. */
 function read(ctx: RequestContext, source: KeySource): string | null {
@@ -56,7 +66,7 @@ export class Authenticate implements Stage {
     }
     if (credential === '') return MISSING;
     ctx.credential = credential;
-    const verdict = this.verifier.verify(credential, ctx.receivedAt);
+    const verdict = this.verifier.verify(credential, ctx.receivedAt, memoOf(ctx));
     if (verdict instanceof Promise) return verdict.then((v) => this.apply(ctx, v));
     return this.apply(ctx, verdict);
   }

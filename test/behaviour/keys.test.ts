@@ -1,3 +1,4 @@
+import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { backends, title } from '../support/backends.js';
@@ -81,6 +82,33 @@ describe.each(backends)('keys — $name', (backend) => {
       expect((await gw.admin('DELETE', `/v1/keys/${id}`)).body.status).toBe('revoked');
       // A revoked key cannot be brought back.
       expect((await gw.admin('PATCH', `/v1/keys/${id}`, { enabled: true })).status).toBe(409);
+    });
+
+    it('judges every call on a keep-alive connection by its own key (the connection remembers only a hash)', async () => {
+      const { key, id } = await gw.newKey();
+      const other = await gw.newKey();
+      const near = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A');
+      const client = new Client(gw.proxyUrl, { pipelining: 1 });
+      let connections = 0;
+      client.on('connect', () => connections++);
+      const status = async (value: string) => {
+        const res = await client.request({ path: '/demo/a', method: 'GET', headers: { 'x-api-key': value } });
+        const body = (await res.body.json()) as { code?: string; headers?: Record<string, string> };
+        return res.statusCode === 200 ? body.headers!['x-keygate-key-id'] : body.code;
+      };
+      try {
+        expect(await status(key)).toBe(id);
+        expect(await status(near)).toBe('invalid_api_key');
+        expect(await status(key)).toBe(id);
+        expect(await status(other.key)).toBe(other.id);
+        expect(await status(key)).toBe(id);
+        await gw.admin('POST', `/v1/keys/${id}/revoke`);
+        expect(await status(key)).toBe('key_revoked');
+        expect(await status(other.key)).toBe(other.id);
+        expect(connections).toBe(1);
+      } finally {
+        await client.close();
+      }
     });
 
     it('expires a key at expiresAt (judged on the injected clock, no cache invalidation needed)', async () => {
