@@ -13,7 +13,14 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
 ]);
 
-export type OutgoingHeaders = Record<string, string | string[]>;
+/**
+ * Request headers for undici as a flat list (`name, value, name, value, ...`; a repeated header
+ * appears once per value): undici takes a list without the object walk it does for a record.
+ */
+export type OutgoingHeaders = string[];
+
+/** Set by the gateway itself: a client's own values are replaced (x-forwarded-for is appended to). */
+const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
 /** Header names a Connection header lists (to be dropped), or null; `keep-alive`/`close` alone list none. */
 export function connectionTokens(value: string | string[] | undefined): Set<string> | null {
@@ -45,19 +52,18 @@ export function upstreamRequestHeaders(
 ): OutgoingHeaders {
   const incoming: IncomingHttpHeaders = req.headers;
   const named = connectionTokens(incoming.connection);
-  const out: OutgoingHeaders = {};
+  const out: OutgoingHeaders = [];
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || name === 'host' || name.startsWith('x-keygate-')) continue;
+    if (HOP_BY_HOP.has(name) || name === 'host' || name.startsWith('x-keygate-') || FORWARDED.has(name)) continue;
     if (named?.has(name) || drop.includes(name)) continue;
     const value = incoming[name];
-    if (value !== undefined) out[name] = value;
+    if (typeof value === 'string') out.push(name, value);
+    else if (value !== undefined) for (const v of value) out.push(name, v);
   }
   const prior = incoming['x-forwarded-for'];
-  out['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${clientIp}` : clientIp;
-  out['x-forwarded-proto'] = 'http';
-  if (incoming.host) out['x-forwarded-host'] = incoming.host;
-  out['x-keygate-app-id'] = identity.appId;
-  out['x-keygate-key-id'] = identity.keyId;
-  if (identity.metadata !== null) out['x-keygate-key-metadata'] = identity.metadata;
+  out.push('x-forwarded-for', prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${clientIp}` : clientIp, 'x-forwarded-proto', 'http');
+  if (incoming.host) out.push('x-forwarded-host', incoming.host);
+  out.push('x-keygate-app-id', identity.appId, 'x-keygate-key-id', identity.keyId);
+  if (identity.metadata !== null) out.push('x-keygate-key-metadata', identity.metadata);
   return out;
 }

@@ -106,7 +106,15 @@ describe.each(backends)('proxy — $name', (backend) => {
 
     it('removes the credential, adds identity and x-forwarded-*, drops spoofed x-keygate-*', async () => {
       const res = await gw.proxy('/api/who', {
-        headers: { ...auth(), 'x-keygate-key-id': 'spoofed', 'x-keygate-app-id': 'spoofed', 'x-forwarded-for': '198.51.100.7', 'x-custom': 'kept' },
+        headers: {
+          ...auth(),
+          'x-keygate-key-id': 'spoofed',
+          'x-keygate-app-id': 'spoofed',
+          'x-forwarded-for': '198.51.100.7',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-host': 'spoofed.example',
+          'x-custom': 'kept',
+        },
       });
       const h = res.body.headers;
       expect(h['x-api-key']).toBeUndefined();
