@@ -9,6 +9,7 @@ import { openSqliteStores } from '../store/sqlite/open.js';
 import type { UsageEvent } from './events.js';
 import { Metrics } from './metrics.js';
 import { UsageRecorder } from './recorder.js';
+import { eventually } from '../../test/support/eventually.js';
 
 const T0 = Date.parse('2026-11-27T10:00:00Z');
 
@@ -34,19 +35,35 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-async function setup(capacity = 1000, maxPendingRows = 1000) {
+async function setup(capacity = 1000, maxPendingRows = 1000, aggregateMs = 60_000) {
   const dir = mkdtempSync(join(tmpdir(), 'kg-rec-'));
   const { stores } = await openSqliteStores(join(dir, 'db.sqlite'));
   closers.push(() => stores.close());
   const store = new Switchable(stores.usage);
   const metrics = new Metrics({ defaults: false });
-  const options = { capacity, aggregateMs: 60_000, flushMs: 60_000, maxPendingRows, spillDir: join(dir, 'spill'), logSample: 0, metricsPerKey: false };
+  const options = { capacity, aggregateMs, flushMs: 60_000, maxPendingRows, spillDir: join(dir, 'spill'), logSample: 0, metricsPerKey: false };
   const recorder = new UsageRecorder(store, options, metrics, createLogger('silent'), new ManualClock(T0));
   const total = async () => (await stores.usage.query({ scope: 'all', id: '*', from: T0 - 60_000, to: T0 + 3_600_000, granularity: 'minute' })).reduce((a, r) => a + r.requests, 0);
   return { recorder, store, metrics, total, dir, options };
 }
 
 describe('usage recorder', () => {
+  it('hands events to its listeners within the aggregation interval, again after an idle spell', async () => {
+    const { recorder } = await setup(1000, 1000, 20);
+    const seen: number[] = [];
+    recorder.onEvents((events) => seen.push(...events.map((e) => e.ts - T0)));
+    recorder.start();
+    closers.push(() => recorder.close());
+    recorder.record(event(1));
+    expect(await eventually(async () => seen.join(), (v) => v === '1', 3000, 10)).toBe('1');
+    // Idle for several intervals (the timer is not re-armed while nothing comes), then more calls.
+    await new Promise((r) => setTimeout(r, 150));
+    recorder.record(event(2));
+    recorder.record(event(3));
+    // Well before the 60 s flush, which would also drain the buffer.
+    expect(await eventually(async () => seen.join(), (v) => v === '1,2,3', 3000, 10)).toBe('1,2,3');
+  });
+
   it('drops events beyond the buffer, counts them, and never blocks', async () => {
     const { recorder, metrics, total } = await setup(100);
     for (let i = 0; i < 130; i++) recorder.record(event(i));

@@ -44,6 +44,9 @@ export class UsageRecorder {
   private pending = new Map<string, UsageDelta>();
   private readonly listeners: EventListener[] = [];
   private timers: NodeJS.Timeout[] = [];
+  /** The aggregation timer, and whether it is due to fire (see `record`). */
+  private aggregation: NodeJS.Timeout | null = null;
+  private armed = false;
   private flushing: Promise<void> | null = null;
   dropped = 0;
 
@@ -55,14 +58,21 @@ export class UsageRecorder {
     private readonly clock: Clock,
   ) {}
 
-  /** Hot path: one array push, or a drop when the buffer is full. Never blocks, never throws. */
+  /**
+   * Hot path: one array push, or a drop when the buffer is full. Never blocks, never throws.
+   * The first event into an empty buffer arms the aggregation timer, so an idle gateway does not
+   * wake up every `aggregateMs` for nothing.
+   */
   record(event: UsageEvent): void {
     if (this.buffer.length >= this.options.capacity) {
       this.dropped++;
       this.metrics.eventsDropped.inc();
       return;
     }
-    this.buffer.push(event);
+    if (this.buffer.push(event) === 1 && this.aggregation !== null && !this.armed) {
+      this.armed = true;
+      this.aggregation.refresh();
+    }
   }
 
   /** Listeners get every batch of events, in order, after aggregation. */
@@ -76,7 +86,12 @@ export class UsageRecorder {
       t.unref();
       this.timers.push(t);
     };
-    every(this.options.aggregateMs, () => this.drain());
+    // One timer object, re-armed by `record` (refresh() restarts a timer that has fired).
+    this.aggregation = setTimeout(() => {
+      this.armed = false;
+      this.drain();
+    }, this.options.aggregateMs).unref();
+    this.armed = true;
     every(this.options.flushMs, () => void this.flush());
     this.metrics.sources.bufferDepth = () => this.buffer.length;
   }
@@ -201,6 +216,8 @@ export class UsageRecorder {
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    if (this.aggregation !== null) clearTimeout(this.aggregation);
+    this.aggregation = null;
     await this.flushing;
     await this.flush();
     if (this.pending.size > 0) this.spill();
