@@ -58,7 +58,8 @@ export async function pipelineBench(calls = 300_000, rounds = 5): Promise<Pipeli
   const guard = new GuardStage(new InvalidKeyGuard(new MemoryGuardCounter({ maxInvalid: 20, windowMs: 60_000, blockMs: 300_000 }), bus, systemClock, logger));
   const pipeline = compose([guard, new Authenticate(verifier, guard.onVerdict), new AuthorizeRoute(directory), new ApplyLimits(limiter)]);
   const route = prepareRoute(resolveConfig({}).routes[0]!, 'http://127.0.0.1:9');
-  const req = { headers: { host: '127.0.0.1:8080', 'x-api-key': key } } as unknown as IncomingMessage;
+  // A keep-alive client, as in the proxy: its connection remembers the key's hash.
+  const req = { headers: { host: '127.0.0.1:8080', 'x-api-key': key }, socket: {} } as unknown as IncomingMessage;
   const recorder = new UsageRecorder(
     { add: async () => {} } as unknown as UsageStore,
     { capacity: 1_000_000, aggregateMs: 10, flushMs: 2000, maxPendingRows: 1_000_000, spillDir: '', logSample: 0, metricsPerKey: false },

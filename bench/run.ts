@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: Keygate's data plane against a bare node:http + undici proxy, on the same
- * upstream, in the same run, interleaved round by round. Prints requests/s and latency of
- * each and their ratios; writes bench/results/latest.json.
+ * upstream, in the same run. Each round starts a fresh process per target; their throughput is
+ * measured in turns of `--slice` seconds, so each slice of a target is compared with the bare
+ * proxy's slice next to it in time. Prints requests/s and latency of each and their ratios;
+ * writes bench/results/latest.json.
  *
- *   npm run bench -- --seconds 10 --rounds 3 --warmup 5 --connections 50 --targets bare,sqlite
+ *   npm run bench -- --seconds 10 --slice 1 --rounds 3 --warmup 5 --connections 50 --targets bare,sqlite
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import { pipelineBench } from './pipeline.js';
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
+    slice: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     targets: { type: 'string', default: 'bare,sqlite,postgres,redis' },
@@ -31,6 +34,8 @@ const rate = Number(values.rate);
 const warmup = Number(values.warmup);
 const startupKeys = Number(values['startup-keys']);
 const seconds = Number(values.seconds);
+const slice = Math.max(1, Math.round(Number(values.slice)));
+const slicesPerRound = Math.max(1, Math.round(seconds / slice));
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 const wanted = values.targets!.split(',');
@@ -128,10 +133,13 @@ const targets: Target[] = [
 
 async function main() {
   const chosen = targets.filter((t) => wanted.includes(t.name));
-  process.stderr.write(`load: ${loadTool}, ${connections} connections, ${seconds}s x ${rounds} rounds, targets: ${chosen.map((t) => t.name).join(', ')}\n`);
+  process.stderr.write(`load: ${loadTool}, ${connections} connections, ${seconds}s x ${rounds} rounds in turns of ${slice} s, targets: ${chosen.map((t) => t.name).join(', ')}\n`);
   const up = await startNode(join(ROOT, 'bench/upstream.js'), [], { PORT: '0' }, /listening (\d+)/, 'load');
   const upstream = `http://127.0.0.1:${up.match[1]}`;
   const results = new Map<string, Array<LoadResult & { cpuPerRequest: number; fixedP50: number; fixedP99: number; addedP99: number }>>();
+  // Requests/s of every slice, in the same order for every target: slice i of one target ran
+  // right next to slice i of the others.
+  const slices = new Map<string, number[]>(chosen.map((t) => [t.name, []]));
   let startup: StartupResult | null = null;
   // The latency reference: a second bare proxy, up for the whole run. Each target's latency is
   // measured together with it (in turns over the same seconds, so the machine's slow spells hit
@@ -141,26 +149,75 @@ async function main() {
   try {
     await load(reference.url, reference.headers, connections, warmup);
     for (let round = 1; round <= rounds; round++) {
-      // Alternate the order every round, so a drift of the machine's speed hits every target alike.
-      for (const target of round % 2 === 1 ? chosen : [...chosen].reverse()) {
-        const { proc, url, headers } = await target.start(upstream);
-        try {
-          await load(url, headers, connections, warmup); // warm-up: JIT, pools, caches
-          const cpu0 = cpuTimeUs(proc.child.pid);
-          const r = await load(url, headers, connections, seconds);
-          const cpu1 = cpuTimeUs(proc.child.pid);
-          const cpuPerRequest = cpu0 !== null && cpu1 !== null && r.requests > 0 ? (cpu1 - cpu0) / r.requests : NaN;
-          if (r.non2xx > 0 || r.errors > 0) process.stderr.write(`  ! ${target.name}: ${r.non2xx} non-2xx, ${r.errors} socket errors\n`);
-          const [ref, fixed] = await latencyAtRate([reference, { url, headers }], rate, connections, seconds);
-          const addedP99 = fixed!.p99 - ref!.p99;
-          if (fixed!.ok < fixed!.sent) process.stderr.write(`  ! ${target.name}: ${fixed!.sent - fixed!.ok} of ${fixed!.sent} latency probes not answered 200\n`);
-          results.set(target.name, [...(results.get(target.name) ?? []), { ...r, cpuPerRequest, fixedP50: fixed!.p50, fixedP99: fixed!.p99, addedP99 }]);
-          process.stderr.write(
-            `  round ${round} ${target.name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s, ${cpuPerRequest.toFixed(1)} us CPU/req | at ${rate}/s: p50 ${fixed!.p50.toFixed(2)} ms p99 ${fixed!.p99.toFixed(2)} ms (reference ${ref!.p99.toFixed(2)} ms)\n`,
-          );
-        } finally {
-          await proc.stop();
+      // Fresh processes every round: identical processes differ by a few per cent, so each round
+      // draws new ones.
+      const running: Array<{ target: Target; proc: Proc; url: string; headers: Record<string, string> }> = [];
+      let resumeAll: (() => void) | null = null;
+      try {
+        for (const target of chosen) running.push({ target, ...(await target.start(upstream)) });
+        // Only the target being measured runs; the others are stopped (SIGSTOP), so that not even
+        // an idle gateway's timers take CPU from it.
+        const only = (measured: (typeof running)[number] | null) => {
+          for (const r of running) if (r !== measured) process.kill(r.proc.child.pid!, 'SIGSTOP');
+          if (measured) process.kill(measured.proc.child.pid!, 'SIGCONT');
+        };
+        const everyone = () => {
+          for (const r of running) process.kill(r.proc.child.pid!, 'SIGCONT');
+        };
+        resumeAll = everyone;
+        for (const r of running) {
+          only(r);
+          await load(r.url, r.headers, connections, warmup); // warm-up: JIT, pools, caches
         }
+        const totals = new Map(running.map((r) => [r.target.name, { requests: 0, cpu: 0, p50: [] as number[], p99: [] as number[], errors: 0, non2xx: 0 }]));
+        // Throughput in turns of `slice` seconds, the order alternating, so a slow spell of the
+        // machine hits the targets alike instead of whichever ran in its seconds.
+        for (let i = 0; i < slicesPerRound; i++) {
+          for (const r of i % 2 === 0 ? running : [...running].reverse()) {
+            only(r);
+            const cpu0 = cpuTimeUs(r.proc.child.pid);
+            const l = await load(r.url, r.headers, connections, slice);
+            const cpu1 = cpuTimeUs(r.proc.child.pid);
+            const t = totals.get(r.target.name)!;
+            t.requests += l.requests;
+            t.cpu += cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : NaN;
+            t.p50.push(l.p50);
+            t.p99.push(l.p99);
+            t.errors += l.errors;
+            t.non2xx += l.non2xx;
+            slices.get(r.target.name)!.push(l.rps);
+          }
+        }
+        for (const r of running) {
+          const t = totals.get(r.target.name)!;
+          const rs = slices.get(r.target.name)!.slice(-slicesPerRound);
+          if (t.non2xx > 0 || t.errors > 0) process.stderr.write(`  ! ${r.target.name}: ${t.non2xx} non-2xx, ${t.errors} socket errors\n`);
+          only(r);
+          const [ref, fixed] = await latencyAtRate([reference, { url: r.url, headers: r.headers }], rate, connections, seconds);
+          const addedP99 = fixed!.p99 - ref!.p99;
+          if (fixed!.ok < fixed!.sent) process.stderr.write(`  ! ${r.target.name}: ${fixed!.sent - fixed!.ok} of ${fixed!.sent} latency probes not answered 200\n`);
+          const result = {
+            rps: t.requests / (slicesPerRound * slice),
+            requests: t.requests,
+            p50: median(t.p50),
+            p99: median(t.p99),
+            errors: t.errors,
+            non2xx: t.non2xx,
+            cpuPerRequest: t.requests > 0 ? t.cpu / t.requests : NaN,
+            fixedP50: fixed!.p50,
+            fixedP99: fixed!.p99,
+            addedP99,
+          };
+          results.set(r.target.name, [...(results.get(r.target.name) ?? []), result]);
+          process.stderr.write(
+            `  round ${round} ${r.target.name.padEnd(10)} ${result.rps.toFixed(0).padStart(7)} req/s (slices ${rs.map((v) => v.toFixed(0)).join(' ')}), ${result.cpuPerRequest.toFixed(1)} us CPU/req` +
+              ` | at ${rate}/s: p50 ${fixed!.p50.toFixed(2)} ms p99 ${fixed!.p99.toFixed(2)} ms (reference ${ref!.p99.toFixed(2)} ms)\n`,
+          );
+        }
+      } finally {
+        resumeAll?.();
+        resumeAll = null;
+        await Promise.all(running.map((r) => r.proc.stop()));
       }
     }
     if (startupKeys > 0) startup = await startupBench(upstream, startupKeys);
@@ -181,21 +238,25 @@ async function main() {
       fixedP50: median(rs.map((r) => r.fixedP50)),
       fixedP99: median(rs.map((r) => r.fixedP99)),
       addedP99: median(rs.map((r) => r.addedP99)),
-      best: Math.max(...rs.map((r) => r.rps)),
+      best: Math.max(...slices.get(t.name)!),
       bestCpu: Math.min(...rs.map((r) => r.cpuPerRequest)),
     };
   });
   const base = summary.find((s) => s.name === 'bare');
-  // The ratio is taken round by round (each target against the baseline of the same round),
-  // then the median: a machine that speeds up or slows down between rounds cancels out.
-  const bareRounds = results.get('bare');
-  const ratioOf = (name: string) =>
-    bareRounds ? median(results.get(name)!.map((r, i) => r.rps / bareRounds[i]!.rps)) : NaN;
+  // The ratio is taken slice by slice (each target against the baseline's slice next to it in
+  // time), then the median: a machine that speeds up or slows down cancels out.
+  const pairedRatio = (name: string, baseline: string) => {
+    const of = slices.get(name);
+    const by = slices.get(baseline);
+    return of && by ? median(of.map((v, i) => v / by[i]!)) : NaN;
+  };
+  const ratioOf = (name: string) => pairedRatio(name, 'bare');
   const lines = [
     '',
-    `medians of ${rounds} interleaved rounds; throughput at ${connections} connections (saturated), latency at a fixed ${rate} req/s over ${connections} connections`,
+    `${rounds} rounds of fresh processes, each measured in ${slicesPerRound} turns of ${slice} s; throughput at ${connections} connections (saturated), latency at a fixed ${rate} req/s over ${connections} connections`,
+    `ratio: the median over all turns of a target's requests/s against the bare proxy's in the turn next to it`,
     `p99 added: the target's p99 minus that of a reference bare proxy measured in turns with it over the same seconds (for the bare proxy itself: the measurement's noise)`,
-    `best: each target's fastest round (and lowest CPU per request), against the bare proxy's fastest: on a shared machine, the rounds least disturbed by others`,
+    `best: each target's fastest turn (and lowest CPU per request of a round), against the bare proxy's fastest: on a shared machine, the seconds least disturbed by others`,
     '',
     `target                                          req/s   ratio  CPU us/req | p50 ms   p99 ms   p99 added | best req/s  ratio  CPU us/req`,
   ];
@@ -208,15 +269,14 @@ async function main() {
     );
   }
   if (results.has('sqlite') && results.has('redis')) {
-    const embedded = results.get('sqlite')!;
-    const ratio = median(results.get('redis')!.map((r, i) => r.rps / embedded[i]!.rps));
+    const ratio = pairedRatio('redis', 'sqlite');
     lines.push('', `Redis mode (exact shared limits) against the embedded mode (SQLite): ${ratio.toFixed(3)}`);
   }
   const own = await pipelineBench();
   const verify = [await verifyBench(100_000), await verifyBench(1_000_000)];
   lines.push(
     '',
-    `Keygate's own work per call, in process on one core: pipeline ${(own.pipelineNs / 1000).toFixed(2)} us (guard, key, route, throttle + quota), ` +
+    `Keygate's own work per call, in process on one core: pipeline ${(own.pipelineNs / 1000).toFixed(2)} us (guard, key of a keep-alive client, route, throttle + quota), ` +
       `record ${(own.recordNs / 1000).toFixed(2)} us (event, aggregation, metrics, detectors)` +
       (base ? `; together ${(((own.pipelineNs + own.recordNs) / 1000 / base.cpu) * 100).toFixed(1)}% of the bare proxy's ${base.cpu.toFixed(1)} us CPU per call` : ''),
     ...verify.map(
@@ -236,7 +296,7 @@ async function main() {
   writeFileSync(
     join(ROOT, 'bench/results/latest.json'),
     JSON.stringify(
-      { at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, summary: summary.map((s) => ({ ...s, ratio: base ? ratioOf(s.name) : null })), rounds_detail: Object.fromEntries(results), own, verify, startup },
+      { at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, slicesPerRound, summary: summary.map((s) => ({ ...s, ratio: base ? ratioOf(s.name) : null })), rounds_detail: Object.fromEntries(results), slices: Object.fromEntries(slices), slice, own, verify, startup },
       null,
       2,
     ) + '\n',
