@@ -10,6 +10,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { adminPost, BENCH_TOKEN, cpuTimeUs, gatewayBin, latencyAtRate, pinToLoadCpu, load, loadTool, median, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
 import pg from 'pg';
@@ -131,10 +132,25 @@ const targets: Target[] = [
   },
 ];
 
+/** Resumes the targets stopped between turns (set while a round runs). */
+let resumeAll: (() => void) | null = null;
+/** Every process the benchmark started (upstream, proxies, gateways), ended if it is interrupted. */
+const live = new Set<Proc>();
+// A stopped process ignores SIGINT and SIGTERM until it is resumed: when interrupted, resume the
+// targets and end them, so that none stays behind, stopped.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    resumeAll?.();
+    for (const p of live) p.child.kill('SIGTERM');
+    process.exit(130);
+  });
+}
+
 async function main() {
   const chosen = targets.filter((t) => wanted.includes(t.name));
   process.stderr.write(`load: ${loadTool}, ${connections} connections, ${seconds}s x ${rounds} rounds in turns of ${slice} s, targets: ${chosen.map((t) => t.name).join(', ')}\n`);
   const up = await startNode(join(ROOT, 'bench/upstream.js'), [], { PORT: '0' }, /listening (\d+)/, 'load');
+  live.add(up);
   const upstream = `http://127.0.0.1:${up.match[1]}`;
   const results = new Map<string, Array<LoadResult & { cpuPerRequest: number; fixedP50: number; fixedP99: number; addedP99: number }>>();
   // Requests/s of every slice, in the same order for every target: slice i of one target ran
@@ -146,13 +162,13 @@ async function main() {
   // both), and the p99 a target adds is its p99 minus the reference's in the same measurement. For the bare target itself,
   // that difference is the noise of the measurement.
   const reference = await targets.find((t) => t.name === 'bare')!.start(upstream);
+  live.add(reference.proc);
   try {
     await load(reference.url, reference.headers, connections, warmup);
     for (let round = 1; round <= rounds; round++) {
       // Fresh processes every round: identical processes differ by a few per cent, so each round
       // draws new ones.
       const running: Array<{ target: Target; proc: Proc; url: string; headers: Record<string, string> }> = [];
-      let resumeAll: (() => void) | null = null;
       try {
         for (const target of chosen) running.push({ target, ...(await target.start(upstream)) });
         // Only the target being measured runs; the others are stopped (SIGSTOP), so that not even
@@ -165,6 +181,7 @@ async function main() {
           for (const r of running) process.kill(r.proc.child.pid!, 'SIGCONT');
         };
         resumeAll = everyone;
+        for (const r of running) live.add(r.proc);
         for (const r of running) {
           only(r);
           await load(r.url, r.headers, connections, warmup); // warm-up: JIT, pools, caches
@@ -174,6 +191,7 @@ async function main() {
         // machine hits the targets alike instead of whichever ran in its seconds.
         for (let i = 0; i < slicesPerRound; i++) {
           for (const r of i % 2 === 0 ? running : [...running].reverse()) {
+            await setImmediate(); // the load runs synchronously: let a Ctrl-C be handled between turns
             only(r);
             const cpu0 = cpuTimeUs(r.proc.child.pid);
             const l = await load(r.url, r.headers, connections, slice);
@@ -218,6 +236,7 @@ async function main() {
         resumeAll?.();
         resumeAll = null;
         await Promise.all(running.map((r) => r.proc.stop()));
+        for (const r of running) live.delete(r.proc);
       }
     }
     if (startupKeys > 0) startup = await startupBench(upstream, startupKeys);
