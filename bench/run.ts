@@ -173,14 +173,12 @@ async function main() {
         for (const target of chosen) running.push({ target, ...(await target.start(upstream)) });
         // Only the target being measured runs; the others are stopped (SIGSTOP), so that not even
         // an idle gateway's timers take CPU from it.
-        const only = (measured: (typeof running)[number] | null) => {
-          for (const r of running) if (r !== measured) process.kill(r.proc.child.pid!, 'SIGSTOP');
-          if (measured) process.kill(measured.proc.child.pid!, 'SIGCONT');
+        const only = (measured: (typeof running)[number]) => {
+          for (const r of running) process.kill(r.proc.child.pid!, r === measured ? 'SIGCONT' : 'SIGSTOP');
         };
-        const everyone = () => {
+        resumeAll = () => {
           for (const r of running) process.kill(r.proc.child.pid!, 'SIGCONT');
         };
-        resumeAll = everyone;
         for (const r of running) live.add(r.proc);
         for (const r of running) {
           only(r);

@@ -44,9 +44,8 @@ export class UsageRecorder {
   private pending = new Map<string, UsageDelta>();
   private readonly listeners: EventListener[] = [];
   private timers: NodeJS.Timeout[] = [];
-  /** The aggregation timer, and whether it is due to fire (see `record`). */
+  /** The aggregation timer, re-armed by `record` (see there). */
   private aggregation: NodeJS.Timeout | null = null;
-  private armed = false;
   private flushing: Promise<void> | null = null;
   dropped = 0;
 
@@ -69,10 +68,9 @@ export class UsageRecorder {
       this.metrics.eventsDropped.inc();
       return;
     }
-    if (this.buffer.push(event) === 1 && this.aggregation !== null && !this.armed) {
-      this.armed = true;
-      this.aggregation.refresh();
-    }
+    // refresh() restarts a timer that has fired (or postpones, by at most one interval, one
+    // that a flush's drain got ahead of).
+    if (this.buffer.push(event) === 1) this.aggregation?.refresh();
   }
 
   /** Listeners get every batch of events, in order, after aggregation. */
@@ -86,12 +84,7 @@ export class UsageRecorder {
       t.unref();
       this.timers.push(t);
     };
-    // One timer object, re-armed by `record` (refresh() restarts a timer that has fired).
-    this.aggregation = setTimeout(() => {
-      this.armed = false;
-      this.drain();
-    }, this.options.aggregateMs).unref();
-    this.armed = true;
+    this.aggregation = setTimeout(() => this.drain(), this.options.aggregateMs).unref();
     every(this.options.flushMs, () => void this.flush());
     this.metrics.sources.bufferDepth = () => this.buffer.length;
   }
