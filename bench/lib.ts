@@ -141,12 +141,6 @@ export async function load(url: string, headers: Record<string, string>, connect
   };
 }
 
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 export const loadTool = HAS_WRK ? 'wrk' : 'autocannon';
 export const gatewayBin = `${ROOT}bin/keygate.js`;
 export const built = existsSync(`${ROOT}dist/cli/index.js`);

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { adminPost, BENCH_TOKEN, cpuTimeUs, gatewayBin, latencyAtRate, pinToLoadCpu, load, loadTool, median, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
+import { adminPost, BENCH_TOKEN, cpuTimeUs, gatewayBin, latencyAtRate, pinToLoadCpu, load, loadTool, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
+import { median, medianInterval } from './stats.js';
 import pg from 'pg';
 import { freePort, postgresMissing, redisMissing, startPostgres, startRedis, type TestServer } from '../test/support/servers.js';
 import { startupBench, type StartupResult } from './startup.js';
@@ -261,34 +262,37 @@ async function main() {
   });
   const base = summary.find((s) => s.name === 'bare');
   // The ratio is taken slice by slice (each target against the baseline's slice next to it in
-  // time), then the median: a machine that speeds up or slows down cancels out.
+  // time), then the median: a machine that speeds up or slows down cancels out. The interval
+  // says how far that median could be from the machine's true ratio, given the turns' spread.
   const pairedRatio = (name: string, baseline: string) => {
     const of = slices.get(name);
     const by = slices.get(baseline);
-    return of && by ? median(of.map((v, i) => v / by[i]!)) : NaN;
+    if (!of || !by) return null;
+    const ratios = of.map((v, i) => v / by[i]!);
+    return { ratio: median(ratios), interval: medianInterval(ratios), turns: ratios.length };
   };
-  const ratioOf = (name: string) => pairedRatio(name, 'bare');
+  const shown = (p: ReturnType<typeof pairedRatio>) =>
+    p === null ? '-' : `${p.ratio.toFixed(3)} (${p.interval ? p.interval.map((v) => v.toFixed(3)).join('-') : 'too few turns'})`;
+  const ratioOf = (name: string) => (base ? pairedRatio(name, 'bare') : null);
   const lines = [
     '',
     `${rounds} rounds of fresh processes, each measured in ${slicesPerRound} turns of ${slice} s; throughput at ${connections} connections (saturated), latency at a fixed ${rate} req/s over ${connections} connections`,
-    `ratio: the median over all turns of a target's requests/s against the bare proxy's in the turn next to it`,
+    `ratio: the median over all turns of a target's requests/s against the bare proxy's in the turn next to it; in brackets, its 95% confidence interval (distribution-free, from the turns' order statistics)`,
     `p99 added: the target's p99 minus that of a reference bare proxy measured in turns with it over the same seconds (for the bare proxy itself: the measurement's noise)`,
     `best: each target's fastest turn (and lowest CPU per request of a round), against the bare proxy's fastest: on a shared machine, the seconds least disturbed by others`,
     '',
-    `target                                          req/s   ratio  CPU us/req | p50 ms   p99 ms   p99 added | best req/s  ratio  CPU us/req`,
+    `target                                          req/s   ratio (95% interval)  CPU us/req | p50 ms   p99 ms   p99 added | best req/s  ratio  CPU us/req`,
   ];
   for (const s of summary) {
-    const ratio = base ? ratioOf(s.name).toFixed(3) : '-';
+    const ratio = shown(ratioOf(s.name));
     const added = s.addedP99.toFixed(2);
     lines.push(
-      `${s.label.padEnd(46)} ${s.rps.toFixed(0).padStart(7)}   ${ratio.padStart(5)}  ${s.cpu.toFixed(1).padStart(10)} | ${s.fixedP50.toFixed(2).padStart(6)}   ${s.fixedP99.toFixed(2).padStart(6)}   ${added.padStart(6)} ms` +
+      `${s.label.padEnd(46)} ${s.rps.toFixed(0).padStart(7)}   ${ratio.padEnd(19)}  ${s.cpu.toFixed(1).padStart(10)} | ${s.fixedP50.toFixed(2).padStart(6)}   ${s.fixedP99.toFixed(2).padStart(6)}   ${added.padStart(6)} ms` +
         ` | ${s.best.toFixed(0).padStart(10)}  ${(base ? s.best / base.best : NaN).toFixed(3)}  ${s.bestCpu.toFixed(1).padStart(10)}`,
     );
   }
-  if (results.has('sqlite') && results.has('redis')) {
-    const ratio = pairedRatio('redis', 'sqlite');
-    lines.push('', `Redis mode (exact shared limits) against the embedded mode (SQLite): ${ratio.toFixed(3)}`);
-  }
+  const redisToSqlite = results.has('sqlite') && results.has('redis') ? pairedRatio('redis', 'sqlite') : null;
+  if (redisToSqlite) lines.push('', `Redis mode (exact shared limits) against the embedded mode (SQLite): ${shown(redisToSqlite)}`);
   const own = await pipelineBench();
   const verify = [await verifyBench(100_000), await verifyBench(1_000_000)];
   lines.push(
@@ -313,7 +317,7 @@ async function main() {
   writeFileSync(
     join(ROOT, 'bench/results/latest.json'),
     JSON.stringify(
-      { at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, slicesPerRound, summary: summary.map((s) => ({ ...s, ratio: base ? ratioOf(s.name) : null })), rounds_detail: Object.fromEntries(results), slices: Object.fromEntries(slices), slice, own, verify, startup },
+      { at: new Date().toISOString(), tool: loadTool, connections, seconds, rounds, slicesPerRound, summary: summary.map((s) => ({ ...s, ...ratioOf(s.name) })), redisToSqlite, rounds_detail: Object.fromEntries(results), slices: Object.fromEntries(slices), slice, own, verify, startup },
       null,
       2,
     ) + '\n',

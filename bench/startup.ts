@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { hashKey, keyHint, KeyFormat } from '../src/keys/format.js';
 import { freePort } from '../test/support/servers.js';
-import { adminPost, BENCH_TOKEN, gatewayBin, median, startNode } from './lib.js';
+import { adminPost, BENCH_TOKEN, gatewayBin, startNode } from './lib.js';
+import { median } from './stats.js';
 
 
 export interface StartupResult {
