@@ -151,8 +151,10 @@ describe('keygate plans and quotas', () => {
     expect(table.out).toMatch(/silver/);
     expect(table.out).toMatch(/1000\/day from \+6h/);
     const updated = await cli('--json', 'plans', 'update', plan.id, '--burst', '20', '--no-quota');
+    expect(updated.code, updated.err).toBe(0);
     expect(JSON.parse(updated.out)).toMatchObject({ burst: 20, quota: null });
-    await cli('plans', 'update', plan.id, '--quota', '3/week');
+    const requota = await cli('plans', 'update', plan.id, '--quota', '3/week');
+    expect(requota.code, requota.err).toBe(0);
 
     await cli('apps', 'create', 'quota-app');
     const key = JSON.parse((await cli('--json', 'keys', 'create', '--app', 'quota-app', '--plan', plan.id)).out);
@@ -160,6 +162,60 @@ describe('keygate plans and quotas', () => {
     expect(JSON.parse((await cli('--json', 'keys', 'quota', key.id)).out)).toMatchObject({ limit: 3, used: 1, remaining: 2 });
     expect(JSON.parse((await cli('--json', 'keys', 'quota', key.id, '--add', '2')).out)).toMatchObject({ used: 3, remaining: 0 });
     expect(JSON.parse((await cli('--json', 'keys', 'quota', key.id, '--reset')).out)).toMatchObject({ used: 0 });
+  });
+
+  const planById = async (id: string) => {
+    const res = await gw.admin('GET', `/v1/plans/${id}`);
+    expect(res.status, res.text).toBe(200);
+    return res.body;
+  };
+
+  it('plans update with only --rate, --burst or --name changes only that (it used to send quota: {} and fail)', async () => {
+    const made = await cli('--json', 'plans', 'create', 'partial', '--rate', '1', '--burst', '2', '--quota', '500/day', '--quota-offset', '6h');
+    expect(made.code, made.err).toBe(0);
+    const id = JSON.parse(made.out).id;
+    for (const [flag, value] of [['--rate', '2'], ['--burst', '5'], ['--name', 'partial-renamed']] as const) {
+      const r = await cli('plans', 'update', id, flag, value);
+      expect(r.code, `${flag}: ${r.err}`).toBe(0);
+    }
+    const listed = JSON.parse((await cli('--json', 'plans', 'list', '--all')).out);
+    expect(listed.items.find((p: { id: string }) => p.id === id)).toMatchObject({ name: 'partial-renamed', rate: 2, burst: 5, quota: { limit: 500, period: 'day', offset: '6h' } });
+    const nothing = await cli('plans', 'update', id);
+    expect(nothing.code).toBe(2);
+    expect(nothing.err).toMatch(/nothing to change/);
+  });
+
+  it('plans create refuses --quota-offset without --quota (it used to be ignored)', async () => {
+    const r = await cli('plans', 'create', 'offset-only', '--rate', '1', '--burst', '1', '--quota-offset', '6h');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('error: --quota-offset needs --quota (e.g. --quota 1000/day --quota-offset 6h)\n');
+    const listed = JSON.parse((await cli('--json', 'plans', 'list', '--all')).out);
+    expect(listed.items.map((p: { name: string }) => p.name)).not.toContain('offset-only');
+  });
+
+  it('plans update --quota keeps the current offset (it used to drop it); --quota-offset alone changes only the offset', async () => {
+    const made = await cli('--json', 'plans', 'create', 'offsets', '--rate', '1', '--burst', '1', '--quota', '1000/day', '--quota-offset', '6h');
+    expect(made.code, made.err).toBe(0);
+    const id = JSON.parse(made.out).id;
+    const update = async (...args: string[]) => {
+      const r = await cli('plans', 'update', id, ...args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(0);
+      return (await planById(id)).quota;
+    };
+    expect(await update('--quota', '2000/day')).toEqual({ limit: 2000, period: 'day', offset: '6h' });
+    expect(await update('--quota-offset', '3h')).toEqual({ limit: 2000, period: 'day', offset: '3h' });
+    expect(await update('--rate', '2')).toEqual({ limit: 2000, period: 'day', offset: '3h' });
+    expect(await update('--quota', '10/month', '--quota-offset', '14d')).toEqual({ limit: 10, period: 'month', offset: '14d' });
+    expect(await update('--quota-offset', '0')).toEqual({ limit: 10, period: 'month', offset: null });
+
+    const both = await cli('plans', 'update', id, '--no-quota', '--quota-offset', '6h');
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/--quota-offset cannot be used with --no-quota/);
+    expect(await update('--no-quota')).toBeNull();
+    const noQuota = await cli('plans', 'update', id, '--quota-offset', '6h');
+    expect(noQuota.code).toBe(1);
+    expect(noQuota.err).toBe(`error: plan ${id} has no quota: give --quota too (e.g. --quota 1000/day --quota-offset 6h)\n`);
+    expect((await planById(id)).quota).toBeNull();
   });
 
   it('refuses bad plan options with a clear message', async () => {
@@ -199,6 +255,33 @@ describe('keygate usage', () => {
       let bad = '';
       expect(await run(['usage', '--key', 'k', '--route', '/demo'], { out: () => {}, err: (s) => (bad += s) }, { KEYGATE_ADMIN_URL: gw.adminUrl, KEYGATE_ADMIN_TOKEN: ROOT_TOKEN })).toBe(2);
       expect(bad).toMatch(/give one of --key, --app, --route/);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('refuses a --from/--to that is not an ISO 8601 date/time, naming the option (it printed "Invalid time value")', async () => {
+    const gw = await startTestGateway(await sqliteBackend.fresh());
+    try {
+      for (const args of [['--to', 'garbage'], ['--from', 'garbage'], ['--to', 'garbage', '--last', '1h'], ['--from', '2026-13-45T10:00:00Z'], ['--to', '2026-02-30']]) {
+        const r = await runCli(gw, ['usage', ...args]);
+        expect(r.code, args.join(' ')).not.toBe(0);
+        expect(r.err).toMatch(new RegExp(`^error: option '${args[0]} <iso>' argument '${args[1]}' is invalid\\. "${args[1]}" is not an ISO 8601 date/time such as 2026-11-27 or 2026-11-27T10:00:00Z`));
+      }
+      const ok = await runCli(gw, ['--json', 'usage', '--from', '2026-11-27', '--to', '2026-11-27T10:00:00+01:00', '--granularity', 'hour']);
+      expect(ok.code, ok.err).toBe(0);
+      expect(JSON.parse(ok.out)).toMatchObject({ from: '2026-11-27T00:00:00.000Z', to: '2026-11-27T09:00:00.000Z' });
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('refuses --from with --last (--last was ignored)', async () => {
+    const gw = await startTestGateway(await sqliteBackend.fresh());
+    try {
+      const conflict = await runCli(gw, ['usage', '--from', '2026-11-27T10:00:00Z', '--last', '1h']);
+      expect(conflict.code).not.toBe(0);
+      expect(conflict.err).toMatch(/^error: option '--last <duration>' cannot be used with option '--from <iso>'/);
     } finally {
       await gw.close();
     }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { parseDuration } from '../../duration.js';
 import type { PlanView } from '../../plans/service.js';
-import { CliError } from '../client.js';
+import { CliError, type AdminClient } from '../client.js';
 import { printList, printObject, type Output } from '../output.js';
 import { collectPages, type Context } from './shared.js';
 
@@ -37,25 +38,54 @@ function describeQuota(p: PlanView): string {
   return `${p.quota.limit}/${p.quota.period}${p.quota.offset ? ` from +${p.quota.offset}` : ''}`;
 }
 
+interface Quota {
+  limit: number;
+  period: string;
+}
+
 interface PlanOptions {
   name?: string;
   rate?: number;
   burst?: number;
-  quota?: { limit: number; period: string };
+  /** false: `--no-quota` (update only). */
+  quota?: Quota | false;
   quotaOffset?: string;
-  noQuota?: boolean;
   timezone?: string;
   override?: unknown[];
   autoSuspend?: string;
 }
 
-function body(opts: PlanOptions & { quota?: { limit: number; period: string } | false }): Record<string, unknown> {
+const OFFSET_EXAMPLE = '(e.g. --quota 1000/day --quota-offset 6h)';
+
+/** The quota as the admin API takes it; an offset of zero (`0`, `0h`) means none. */
+function quotaBody(quota: Quota, offset: string | null | undefined): Record<string, unknown> {
+  return { limit: quota.limit, period: quota.period, ...(offset && parseDuration(offset) !== 0 ? { offset } : {}) };
+}
+
+/**
+ * The quota to send with `plans update`: undefined to leave it alone, null to remove it.
+ * PATCH replaces the whole quota object, so what the user did not give (the offset, or the
+ * limit and period) is carried over from the plan as it is now.
+ */
+async function quotaUpdate(client: AdminClient, id: string, opts: PlanOptions): Promise<Record<string, unknown> | null | undefined> {
+  if (opts.quota === false) {
+    if (opts.quotaOffset !== undefined) throw new CliError('--quota-offset cannot be used with --no-quota', 2);
+    return null;
+  }
+  if (opts.quota === undefined && opts.quotaOffset === undefined) return undefined;
+  if (opts.quota && opts.quotaOffset !== undefined) return quotaBody(opts.quota, opts.quotaOffset);
+  const current = (await client.get<PlanView>(`/v1/plans/${encodeURIComponent(id)}`)).quota;
+  if (opts.quota) return quotaBody(opts.quota, current?.offset);
+  if (!current) throw new CliError(`plan ${id} has no quota: give --quota too ${OFFSET_EXAMPLE}`);
+  return quotaBody(current, opts.quotaOffset);
+}
+
+/** The request body of everything but the quota. */
+function body(opts: PlanOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (opts.name !== undefined) out.name = opts.name;
   if (opts.rate !== undefined) out.rate = opts.rate;
   if (opts.burst !== undefined) out.burst = opts.burst;
-  if (opts.quota === false) out.quota = null;
-  else if (opts.quota) out.quota = { ...opts.quota, ...(opts.quotaOffset ? { offset: opts.quotaOffset } : {}) };
   if (opts.timezone !== undefined) out.timezone = opts.timezone;
   if (opts.override !== undefined) out.overrides = opts.override;
   if (opts.autoSuspend !== undefined) out.autoSuspend = opts.autoSuspend.split(',').map((t) => t.trim()).filter(Boolean);
@@ -67,7 +97,7 @@ function withPlanOptions(command: Command): Command {
     .option('--rate <n>', 'requests per second (token refill rate)', positiveNumber)
     .option('--burst <n>', 'bucket size (requests allowed at once)', integer)
     .option('--quota <limit/period>', 'quota, e.g. 1000/day, 5000/week, 100000/month', quotaArg)
-    .option('--quota-offset <duration>', 'shift the quota window start, e.g. 6h (days from 06:00) or 14d (months from the 15th)')
+    .option('--quota-offset <duration>', 'shift the quota window start, e.g. 6h (days from 06:00) or 14d (months from the 15th); 0 for none')
     .option('--timezone <zone>', 'IANA time zone of the quota windows (default UTC)')
     .option('--override <route:method:rate:burst>', 'per-route throttle, repeatable (method may be *)', overrideArg)
     .option('--auto-suspend <types>', 'alert types that disable a key of this plan, e.g. key_sharing,new_location ("" for none)');
@@ -77,7 +107,9 @@ export function plansCommand(program: Command, ctx: Context, io: Output): void {
   const plans = program.command('plans').description('usage plans: throttle (rate + burst), quota, per-route overrides');
   withPlanOptions(plans.command('create <name>').description('create a usage plan')).action(async (name: string, opts: PlanOptions) => {
     if (opts.rate === undefined || opts.burst === undefined) throw new CliError('--rate and --burst are required', 2);
-    printObject(io, ctx.opts(), (await ctx.client().post<Record<string, unknown>>('/v1/plans', body({ ...opts, name }))) as Record<string, unknown>);
+    if (opts.quotaOffset !== undefined && !opts.quota) throw new CliError(`--quota-offset needs --quota ${OFFSET_EXAMPLE}`, 2);
+    const quota = opts.quota ? { quota: quotaBody(opts.quota, opts.quotaOffset) } : {};
+    printObject(io, ctx.opts(), (await ctx.client().post<Record<string, unknown>>('/v1/plans', { ...body({ ...opts, name }), ...quota })) as Record<string, unknown>);
   });
   plans
     .command('list')
@@ -94,14 +126,24 @@ export function plansCommand(program: Command, ctx: Context, io: Output): void {
   withPlanOptions(
     plans
       .command('update <id>')
-      .description('change a usage plan (every node applies it within a second)')
-      .option('--name <name>', 'new name')
-      .option('--no-quota', 'remove the quota'),
-  ).action(async (id: string, opts: PlanOptions & { quota?: { limit: number; period: string } | false }) => {
-    const changes = body(opts);
-    if (Object.keys(changes).length === 0) throw new CliError('nothing to change: give at least one option', 2);
-    printObject(io, ctx.opts(), await ctx.client().patch(`/v1/plans/${encodeURIComponent(id)}`, changes));
-  });
+      .description('change a usage plan (every node applies it within a second); only the options given change')
+      .option('--name <name>', 'new name'),
+  )
+    // After --quota: declared first, --no-quota would make commander default quota to true.
+    .option('--no-quota', 'remove the quota')
+    .addHelpText(
+      'after',
+      '\nQuota: --quota N/period keeps the plan\'s current offset unless --quota-offset is given;\n' +
+        '--quota-offset alone changes only the offset of the current quota (0 removes it).\n',
+    )
+    .action(async (id: string, opts: PlanOptions) => {
+      const client = ctx.client();
+      const changes = body(opts);
+      const quota = await quotaUpdate(client, id, opts);
+      if (quota !== undefined) changes.quota = quota;
+      if (Object.keys(changes).length === 0) throw new CliError('nothing to change: give at least one option', 2);
+      printObject(io, ctx.opts(), await client.patch(`/v1/plans/${encodeURIComponent(id)}`, changes));
+    });
   plans
     .command('delete <id>')
     .description('delete a plan no key uses')

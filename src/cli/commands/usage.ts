@@ -1,5 +1,5 @@
 import asciichart from 'asciichart';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { UsagePoint } from '../../monitor/usage.js';
 import { CliError } from '../client.js';
 import { printList, type Output } from '../output.js';
@@ -36,6 +36,22 @@ export function chart(items: UsagePoint[], colour: boolean): string {
   return `${plot}\n${' '.repeat(10)}${items[0]?.ts ?? ''} … ${items.at(-1)?.ts ?? ''}   ${legend}\n`;
 }
 
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * Commander argument parser for `--from`/`--to`: an ISO 8601 date or date-time, as the
+ * admin API's RFC 3339 form (a date alone is midnight UTC, a time without zone local time).
+ */
+function isoArg(text: string): string {
+  const value = text.trim();
+  const ms = ISO_DATE_TIME.test(value) ? Date.parse(value) : NaN;
+  // Date.parse rolls 2026-02-30 over to March 2nd: the date must name a real day.
+  const midnight = Date.parse(`${value.slice(0, 10)}T00:00:00Z`);
+  const real = !Number.isNaN(ms) && !Number.isNaN(midnight) && new Date(midnight).toISOString().startsWith(value.slice(0, 10));
+  if (!real) throw new InvalidArgumentError(`"${text}" is not an ISO 8601 date/time such as 2026-11-27 or 2026-11-27T10:00:00Z`);
+  return new Date(ms).toISOString();
+}
+
 export function usageCommand(program: Command, ctx: Context, io: Output): void {
   program
     .command('usage')
@@ -43,9 +59,9 @@ export function usageCommand(program: Command, ctx: Context, io: Output): void {
     .option('-k, --key <id>', 'a key id')
     .option('-a, --app <idOrName>', 'an app id or name')
     .option('-r, --route <path>', 'a route path of keygate.yaml')
-    .option('--from <iso>', 'start (ISO 8601); default: one hour, day or 30 days before --to')
-    .option('--to <iso>', 'end (ISO 8601); default now')
-    .option('--last <duration>', 'instead of --from: this long before --to (e.g. 15m, 6h, 7d)', durationArg)
+    .option('--from <iso>', 'start (ISO 8601, e.g. 2026-11-27 or 2026-11-27T10:00:00Z); default: one hour, day or 30 days before --to', isoArg)
+    .option('--to <iso>', 'end (ISO 8601); default now', isoArg)
+    .addOption(new Option('--last <duration>', 'instead of --from: this long before --to (e.g. 15m, 6h, 7d)').argParser(durationArg).conflicts('from'))
     .addOption(new Option('-g, --granularity <g>', 'bucket size').choices(['minute', 'hour', 'day']).default('minute'))
     .option('--no-chart', 'only the table')
     .option('--all-rows', 'print every bucket (default: the last 30 in the table; the chart shows all)')
