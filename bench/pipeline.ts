@@ -96,7 +96,7 @@ export async function pipelineBench(calls = 300_000, rounds = 5): Promise<Pipeli
   const principal = warm.principal;
   const recordNs = time((ctx, i) => {
     ctx.principal = principal;
-    record_(ctx, 200, null, 63);
+    record_(ctx, 200, null, 0, 63);
     // The recorder's 10 ms pass takes about this many calls at full load.
     if (i % 128 === 127) recorder.drain();
   });

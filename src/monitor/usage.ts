@@ -1,4 +1,6 @@
 import type { Clock } from '../clock.js';
+import { parseDuration } from '../duration.js';
+import { quotaWindow, type QuotaSchedule } from '../limits/quota-window.js';
 import { invalidField } from '../errors/codes.js';
 import type { PlanDirectory } from '../plans/directory.js';
 import type { KeyStore, UsageQuery, UsageStore } from '../store/interface.js';
@@ -36,6 +38,16 @@ function parseTime(field: string, value: string | undefined, fallback: number): 
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const day = (ms: number) => iso(ms).slice(0, 10);
+const DAY_MS = 86_400_000;
+/** Longer than the longest quota window (a month of 31 days, and an hour of daylight saving time). */
+const LONGEST_WINDOW_MS = 32 * DAY_MS;
+
+/** A calendar date (`2026-11-01`) as its UTC midnight; a date that does not exist is refused. */
+function parseDay(field: string, value: string, example: string): number {
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  if (Number.isNaN(ms) || day(ms) !== value) throw invalidField(field, `must be a date ${example}`);
+  return ms;
+}
 
 /** Usage series and reports over the stored aggregates (every node's traffic). */
 export class UsageService {
@@ -91,15 +103,18 @@ export class UsageService {
   /**
    * Per-key daily usage in the shape of AWS API Gateway's GetUsage: for each key, one
    * `[used, remaining]` pair per UTC day from startDate to endDate (inclusive). `used` counts
-   * admitted calls; `remaining` is left of a daily quota, null for keys without one.
+   * admitted calls. `remaining` is what the key's quota had left at the end of that day: its
+   * limit less the calls admitted in the quota window so far (the window may have begun before
+   * startDate). It is null for a key without a quota, and for a day its plan's windows do not
+   * line up with (a window that begins at another hour than UTC midnight, e.g. in a time zone
+   * other than UTC): daily counts cannot say how much of such a day fell in which window.
    */
   async daily(req: { startDate: string; endDate: string; keyId?: string | undefined; appId?: string | undefined }) {
-    const start = Date.parse(`${req.startDate}T00:00:00Z`);
-    const end = Date.parse(`${req.endDate}T00:00:00Z`);
-    if (Number.isNaN(start)) throw invalidField('startDate', 'must be a date such as 2026-11-01');
-    if (Number.isNaN(end)) throw invalidField('endDate', 'must be a date such as 2026-11-30');
+    const start = parseDay('startDate', req.startDate, 'such as 2026-11-01');
+    const end = parseDay('endDate', req.endDate, 'such as 2026-11-30');
+    if (req.keyId && req.appId) throw invalidField('appId', 'give one of keyId, appId');
     if (end < start) throw invalidField('endDate', 'must not be before startDate');
-    const days = (end - start) / 86_400_000 + 1;
+    const days = (end - start) / DAY_MS + 1;
     if (days > 366) throw invalidField('endDate', 'at most 366 days per report');
     let keyIds: string[] | null = null;
     if (req.keyId) keyIds = [req.keyId];
@@ -112,21 +127,33 @@ export class UsageService {
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
     }
-    const rows = await this.store.dailyByKey({ from: start, to: end + 86_400_000, keyIds });
+    // From the start of the longest window that can contain startDate.
+    const rows = await this.store.dailyByKey({ from: start - LONGEST_WINDOW_MS, to: end + DAY_MS, keyIds });
+    const admitted = new Map<string, Map<number, number>>();
+    for (const r of rows) {
+      let byDay = admitted.get(r.keyId);
+      if (!byDay) admitted.set(r.keyId, (byDay = new Map()));
+      byDay.set(r.day, r.admitted);
+    }
     const items: Record<string, Array<[number, number | null]>> = {};
-    const dailyLimit = new Map<string, number | null>();
-    for (const id of keyIds ?? [...new Set(rows.map((r) => r.keyId))]) {
+    for (const id of keyIds ?? [...new Set(rows.filter((r) => r.day >= start).map((r) => r.keyId))]) {
       const record = await this.keys.get(id);
       const plan = record ? this.plans.effective(record.planId) : null;
-      dailyLimit.set(id, plan?.plan.quota?.period === 'day' ? plan.plan.quota.limit : null);
-      items[id] = Array.from({ length: days }, () => [0, dailyLimit.get(id) ?? null] as [number, number | null]);
-    }
-    for (const r of rows) {
-      const slot = items[r.keyId]?.[(r.day - start) / 86_400_000];
-      if (!slot) continue;
-      slot[0] = r.admitted;
-      const limit = dailyLimit.get(r.keyId);
-      slot[1] = limit == null ? null : Math.max(0, limit - r.admitted);
+      const quota = plan?.plan.quota ?? null;
+      const schedule: QuotaSchedule | null = quota
+        ? { period: quota.period, timezone: plan!.plan.timezone, offsetMs: quota.offset ? (parseDuration(quota.offset) ?? 0) : 0 }
+        : null;
+      const byDay = admitted.get(id);
+      const usedOn = (d: number) => byDay?.get(d) ?? 0;
+      items[id] = Array.from({ length: days }, (_, i): [number, number | null] => {
+        const d = start + i * DAY_MS;
+        if (schedule === null) return [usedOn(d), null];
+        const w = quotaWindow(d + DAY_MS - 1, schedule);
+        if (w.start % DAY_MS !== 0) return [usedOn(d), null];
+        let used = 0;
+        for (let x = w.start; x <= d; x += DAY_MS) used += usedOn(x);
+        return [usedOn(d), Math.max(0, quota!.limit - used)];
+      });
     }
     return { startDate: day(start), endDate: day(end), items };
   }

@@ -7,8 +7,7 @@ import type { RequestContext } from './context.js';
  * recorder's buffer (aggregation and storage happen in the background, never per request).
  */
 export function recordStage(recorder: UsageRecorder) {
-  return (ctx: RequestContext, status: number, code: string | null, bytesOut: number): void => {
-    const length = ctx.req.headers['content-length'];
+  return (ctx: RequestContext, status: number, code: string | null, bytesIn: number, bytesOut: number): void => {
     recorder.record({
       ts: ctx.receivedAt,
       keyId: ctx.principal?.keyId ?? ctx.refusedKeyId,
@@ -18,7 +17,7 @@ export function recordStage(recorder: UsageRecorder) {
       status,
       latencyMs: performance.now() - ctx.startedAt,
       ip: ctx.clientIp,
-      bytesIn: length === undefined ? 0 : Number(length) || 0,
+      bytesIn,
       bytesOut,
       code,
     });

@@ -35,7 +35,8 @@ export interface ForwardRequest {
   extraHeaders: Record<string, string> | null;
 }
 
-export type ForwardDone = (status: number, bytesOut: number, error?: Error) => void;
+/** `bytesIn`: the request body bytes sent upstream (counted, so a chunked upload counts too). */
+export type ForwardDone = (status: number, bytesIn: number, bytesOut: number, error?: Error) => void;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -47,11 +48,12 @@ function hasBody(req: IncomingMessage): boolean {
 /**
  * A response handler on undici's dispatch interface: upstream bytes go straight to the client's
  * socket, with backpressure both ways, and no intermediate stream objects. It uses the callback
- * set undici 7 calls natively (onConnect/onHeaders/onData/onComplete/onError).
+ * set undici 7 calls natively (onConnect/onBodySent/onHeaders/onData/onComplete/onError).
  */
 class ForwardHandler {
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resume: (() => void) | null = null;
+  private bytesIn = 0;
   private bytesOut = 0;
   private status = 0;
 
@@ -96,6 +98,11 @@ class ForwardHandler {
     return true;
   }
 
+  /** A chunk of the request body went upstream (never called for a request without a body). */
+  onBodySent(chunk: Buffer | string): void {
+    this.bytesIn += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+  }
+
   onData(chunk: Buffer): boolean {
     this.bytesOut += chunk.length;
     const res = this.f.res;
@@ -107,14 +114,14 @@ class ForwardHandler {
 
   onComplete(): void {
     this.f.res.end();
-    this.done(this.status, this.bytesOut);
+    this.done(this.status, this.bytesIn, this.bytesOut);
   }
 
   onError(err: Error): void {
     const res = this.f.res;
     if (res.headersSent || res.destroyed) {
       res.destroy();
-      this.done(res.headersSent ? this.status : 499, this.bytesOut, err);
+      this.done(res.headersSent ? this.status : 499, this.bytesIn, this.bytesOut, err);
       return;
     }
     const timeout = TIMEOUT_CODES.has((err as { code?: string }).code ?? '');
@@ -124,7 +131,7 @@ class ForwardHandler {
       timeout ? 'the upstream did not answer in time' : 'the upstream could not be reached',
       this.f.extraHeaders ?? undefined,
     );
-    this.done(timeout ? 504 : 502, 0, err);
+    this.done(timeout ? 504 : 502, this.bytesIn, 0, err);
   }
 }
 

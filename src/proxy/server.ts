@@ -19,8 +19,11 @@ export interface ProxyOptions {
   logger: Logger;
   /** Take the client address from the last X-Forwarded-For entry (behind a trusted proxy). */
   trustProxy: boolean;
-  /** Called once per request after its answer was sent (or failed): the record stage. */
-  onComplete?: (ctx: RequestContext, status: number, code: string | null, bytesOut: number) => void;
+  /**
+   * Called once per request after its answer was sent (or failed): the record stage. `bytesIn`
+   * is the body sent upstream for a forwarded call, the declared Content-Length for a refused one.
+   */
+  onComplete?: (ctx: RequestContext, status: number, code: string | null, bytesIn: number, bytesOut: number) => void;
   /** Called for a request no route took (400/404/405), so it is recorded too. */
   onUnrouted?: (req: IncomingMessage, clientIp: string, status: number, code: string, receivedAt: number, startedAt: number) => void;
 }
@@ -62,6 +65,12 @@ function originForm(url: string): string | null {
 /** JSON with every non-ASCII character escaped: a valid header value whatever the metadata holds. */
 export function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The body size a request declares (Content-Length), 0 without one. */
+function declaredLength(req: IncomingMessage): number {
+  const length = req.headers['content-length'];
+  return length === undefined ? 0 : Number(length) || 0;
 }
 
 const SERVER = Symbol('keygate.proxy');
@@ -205,7 +214,7 @@ export class ProxyServer {
     if (refusal !== undefined) {
       const headers = refusal.headers && ctx.headers ? { ...ctx.headers, ...refusal.headers } : (refusal.headers ?? ctx.headers ?? undefined);
       sendProblem(ctx.res, refusal.code, refusal.detail, headers);
-      this.options.onComplete?.(ctx, ctx.res.statusCode, refusal.code, Number(ctx.res.getHeader('content-length') ?? 0));
+      this.options.onComplete?.(ctx, ctx.res.statusCode, refusal.code, declaredLength(ctx.req), Number(ctx.res.getHeader('content-length') ?? 0));
       return;
     }
     const { route, principal } = ctx;
@@ -226,10 +235,10 @@ export class ProxyServer {
         timeoutMs: route.config.timeoutMs,
         extraHeaders: ctx.headers,
       },
-      (status, bytesOut, error) => {
+      (status, bytesIn, bytesOut, error) => {
         if (error && status >= 502) this.options.logger.warn({ route: route.config.path, err: error.message }, 'upstream failed');
         const code = status === 502 && error ? 'upstream_error' : status === 504 && error ? 'upstream_timeout' : null;
-        this.options.onComplete?.(ctx, status, code, bytesOut);
+        this.options.onComplete?.(ctx, status, code, bytesIn, bytesOut);
       },
     );
   }
@@ -251,6 +260,6 @@ export class ProxyServer {
       this.options.logger.error({ err }, 'request pipeline failed');
       sendProblem(ctx.res, code);
     }
-    this.options.onComplete?.(ctx, ctx.res.statusCode, code, Number(ctx.res.getHeader('content-length') ?? 0));
+    this.options.onComplete?.(ctx, ctx.res.statusCode, code, declaredLength(ctx.req), Number(ctx.res.getHeader('content-length') ?? 0));
   }
 }

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { backends, title } from '../support/backends.js';
@@ -7,6 +8,21 @@ import { eventually } from '../support/eventually.js';
 
 
 const sum = (items: Array<Record<string, number>>, field: string) => items.reduce((a, i) => a + (i[field] ?? 0), 0);
+
+/** A POST whose body is sent in chunks (Transfer-Encoding: chunked, no Content-Length). */
+function chunkedPost(url: string, key: string, parts: string[]): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'x-api-key': key, 'transfer-encoding': 'chunked' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, text }));
+    });
+    req.on('error', reject);
+    for (const part of parts) req.write(part);
+    req.end();
+  });
+}
 
 describe.each(backends)('usage monitoring — $name', (backend) => {
   it.skipIf(backend.skip !== null)(`${title(backend)}: counts every call by key, app, route and refusal code; rollups add up; a restart keeps the series`, async () => {
@@ -76,6 +92,8 @@ describe.each(backends)('usage monitoring — $name', (backend) => {
       const metrics = await gw.admin('GET', '/metrics');
       expect(metrics.text).toMatch(/keygate_requests_total\{route="\/demo",status_class="2xx",code="none"\} 12/);
       expect(metrics.text).toMatch(/keygate_requests_total\{route="\/demo",status_class="4xx",code="rate_limited"\} 3/);
+      expect(metrics.text).toMatch(/keygate_requests_total\{route="\/demo",status_class="4xx",code="invalid_api_key"\} 2/);
+      expect(metrics.text).toMatch(/keygate_requests_total\{route="\/demo",status_class="4xx",code="missing_api_key"\} 1/);
       expect(metrics.text).toMatch(/keygate_request_duration_seconds_count\{route="\/api"\} 2/);
       expect(metrics.text).toMatch(/keygate_key_cache_hit_ratio 0\.\d+/);
       expect(metrics.text).toMatch(/keygate_usage_events_dropped_total 0/);
@@ -93,6 +111,75 @@ describe.each(backends)('usage monitoring — $name', (backend) => {
   });
 });
 
+describe.each(backends)('usage reports — $name', (backend) => {
+  it.skipIf(backend.skip !== null)(`${title(backend)}: bytes both ways (a chunked upload too), quota refusals, a daily report that follows each plan's quota windows, request logs, retention`, async () => {
+    const storage = await backend.fresh();
+    const clock = new ManualClock(Date.parse('2026-11-29T12:00:00Z'));
+    const options = { clock, config: { monitoring: { flushSeconds: 0.2 }, log: { requests: 1 } } };
+    let gw: TestGateway = await startTestGateway(storage, options);
+    try {
+      const plan = async (name: string, quota: Record<string, unknown>, timezone?: string) =>
+        (await gw.admin('POST', '/v1/plans', { name, rate: 1000, burst: 1000, quota, ...(timezone ? { timezone } : {}) })).body.id as string;
+      const monthly = await gw.newKey({ planId: await plan('monthly', { limit: 100, period: 'month' }) });
+      const daily = await gw.newKey({ planId: await plan('daily', { limit: 2, period: 'day' }) });
+      const berlin = await gw.newKey({ planId: await plan('berlin', { limit: 50, period: 'day' }, 'Europe/Berlin') });
+      const get = (key: string) => gw.proxy('/demo/x', { headers: { 'x-api-key': key } });
+
+      // 2026-11-29: a GET, a POST with a Content-Length body of 10 bytes, a chunked POST of 3,345 bytes.
+      let bytesOut = 0;
+      for (const answer of [
+        await get(monthly.key),
+        await gw.proxy('/demo/x', { method: 'POST', headers: { 'x-api-key': monthly.key }, body: 'x'.repeat(10) }),
+        await chunkedPost(`${gw.proxyUrl}/demo/x`, monthly.key, ['a'.repeat(1000), 'b'.repeat(2345)]),
+      ]) {
+        expect(answer.status).toBe(200);
+        bytesOut += Buffer.byteLength(answer.text);
+      }
+      // 2026-11-30: 4 calls; 2026-12-01: 2 more, and the daily key's third call is over its quota.
+      clock.set('2026-11-30T12:00:00Z');
+      for (let i = 0; i < 4; i++) expect((await get(monthly.key)).status).toBe(200);
+      clock.set('2026-12-01T12:00:00Z');
+      for (let i = 0; i < 2; i++) expect((await get(monthly.key)).status).toBe(200);
+      expect([(await get(daily.key)).status, (await get(daily.key)).status, (await get(daily.key)).body.code]).toEqual([200, 200, 'quota_exceeded']);
+      expect((await get(berlin.key)).status).toBe(200);
+
+      const days = 'from=2026-11-29T00:00:00Z&to=2026-12-02T00:00:00Z&granularity=day';
+      const m = await eventually(() => gw.admin('GET', `/v1/usage?keyId=${monthly.id}&${days}`), (r) => sum(r.body.items, 'requests') === 9);
+      expect(m.body.items[0]).toMatchObject({ requests: 3, bytesIn: 3355, bytesOut });
+      const d = await eventually(() => gw.admin('GET', `/v1/usage?keyId=${daily.id}&${days}`), (r) => sum(r.body.items, 'requests') === 3);
+      expect(d.body.items[2]).toMatchObject({ requests: 3, admitted: 2, quotaExceeded: 1, s4xx: 1 });
+      expect((await gw.admin('GET', '/metrics')).text).toMatch(/keygate_requests_total\{route="\/demo",status_class="4xx",code="quota_exceeded"\} 1/);
+
+      // remaining: what the quota had left at the end of each day. The month began before
+      // startDate (3 calls on the 29th count), and the daily key's window is each UTC day.
+      const report = (q: string) => gw.admin('GET', `/v1/usage/daily?startDate=2026-11-30&endDate=2026-12-01&${q}`);
+      expect((await report(`keyId=${monthly.id}`)).body.items).toEqual({ [monthly.id]: [[4, 93], [2, 98]] });
+      expect((await report(`appId=${daily.appId}`)).body.items).toEqual({ [daily.id]: [[0, 2], [2, 0]] });
+      // Berlin's days begin at 23:00 UTC: a UTC day's count cannot say what is left of them.
+      expect((await report(`keyId=${berlin.id}`)).body.items).toEqual({ [berlin.id]: [[0, null], [1, null]] });
+      const everyone = await report('');
+      expect(Object.keys(everyone.body.items).sort()).toEqual([monthly.id, daily.id, berlin.id].sort());
+
+      // Request lines: one per call, with the key's id and never its plaintext.
+      const lines = gw.logs.filter((l) => l.includes('"msg":"request"'));
+      expect(lines.filter((l) => l.includes(monthly.id))).toHaveLength(9);
+      for (const k of [monthly, daily, berlin]) expect(gw.logs.some((l) => l.includes(k.key))).toBe(false);
+
+      // Retention: minute buckets are kept 2 days, hour buckets 90 (the defaults); a gateway
+      // prunes when it starts, and hourly.
+      await gw.close();
+      clock.set('2026-12-04T12:00:00Z');
+      gw = await startTestGateway(storage, options);
+      const minutes = 'from=2026-11-29T12:00:00Z&to=2026-11-29T12:01:00Z&granularity=minute';
+      await eventually(() => gw.admin('GET', `/v1/usage?keyId=${monthly.id}&${minutes}`), (r) => r.body.items[0].requests === 0);
+      const hours = await gw.admin('GET', `/v1/usage?keyId=${monthly.id}&from=2026-11-29T12:00:00Z&to=2026-11-29T13:00:00Z&granularity=hour`);
+      expect(hours.body.items[0].requests).toBe(3);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('usage API validation', () => {
   it('refuses contradictory filters, bad times and huge ranges', async () => {
     const { sqliteBackend } = await import('../support/backends.js');
@@ -105,6 +192,8 @@ describe('usage API validation', () => {
       expect((await gw.admin('GET', '/v1/usage?granularity=week')).status).toBe(400);
       expect((await gw.admin('GET', '/v1/usage/daily?startDate=2026-11-27')).status).toBe(400);
       expect((await gw.admin('GET', '/v1/usage/daily?startDate=2026-11-27&endDate=2026-11-01')).body.errors[0].field).toBe('endDate');
+      expect((await gw.admin('GET', '/v1/usage/daily?startDate=2026-02-30&endDate=2026-03-01')).body.errors[0].field).toBe('startDate');
+      expect((await gw.admin('GET', '/v1/usage/daily?startDate=2026-11-01&endDate=2026-11-02&keyId=key_a&appId=app_b')).body.errors[0].field).toBe('appId');
     } finally {
       await gw.close();
     }
