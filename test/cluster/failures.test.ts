@@ -105,6 +105,12 @@ describe.skipIf(postgresBackend.skip !== null)(`failure policies — ${title(pos
     const local = [];
     for (let i = 0; i < 5; i++) local.push((await gw.proxy('/demo/x', { headers: { 'x-api-key': key } })).status);
     expect(local).toEqual([200, 200, 200, 429, 429]);
+    // Quota administration needs Redis: a clear 503, nothing changed (not a 500, not a local
+    // change that Redis's count would overwrite once it is back).
+    const reset = await gw.admin('POST', `/v1/keys/${id}/quota`, { reset: true });
+    expect(reset.status).toBe(503);
+    expect(reset.body.code).toBe('limiter_unavailable');
+    expect((await gw.admin('GET', `/v1/keys/${id}/quota`)).body.used).toBe(10);
 
     redis = await startRedis(redis.port); // empty: it lost everything
     await within(10_000, async () => (await gw.admin('GET', '/metrics')).text.includes('keygate_limiter_redis_up 1'));

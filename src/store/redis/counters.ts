@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
+import { PublicError } from '../../errors/codes.js';
 import type { Metrics } from '../../monitor/metrics.js';
 import type { CounterStore, LimitDecision, LimitRequest, LimitStateStore } from '../interface.js';
 import { MemoryCounterStore } from '../memory/counters.js';
@@ -259,6 +260,8 @@ export class RedisCounterStore implements CounterStore {
   }
 
   async quotaUsed(key: string): Promise<number> {
+    // During an outage this node's own count is the newest one (it started from the last known).
+    if (this.outageSeeds?.has(key)) return this.local.quotaUsed(key);
     try {
       const value = await this.redis.get(this.key(key));
       if (value !== null) return Number(value);
@@ -271,7 +274,14 @@ export class RedisCounterStore implements CounterStore {
   async adjustQuota(key: string, change: { reset: true } | { add: number }, windowEnd: number): Promise<number> {
     const ttl = Math.max(1000, windowEnd - Date.now() + QUOTA_GRACE_MS);
     const floor = this.known.get(key)?.used ?? (await this.floor(key));
-    const used = 'reset' in change ? await this.redis.kgAdjust(this.key(key), 'set', 0, 0, ttl) : await this.redis.kgAdjust(this.key(key), 'add', change.add, floor, ttl);
+    let used: number;
+    try {
+      used = 'reset' in change ? await this.redis.kgAdjust(this.key(key), 'set', 0, 0, ttl) : await this.redis.kgAdjust(this.key(key), 'add', change.add, floor, ttl);
+    } catch (err) {
+      // Changed here alone, the count would be overwritten by Redis's as soon as it is back.
+      this.options.logger.warn({ err: (err as Error).message }, 'quota not adjusted: Redis is unreachable');
+      throw new PublicError('limiter_unavailable', 'Redis, which holds the quota counts, is unreachable; the quota was not changed. Retry shortly.');
+    }
     this.known.set(key, { used, windowEnd });
     this.dirty.delete(key);
     await this.state.setQuota(key, used, windowEnd);
