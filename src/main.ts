@@ -265,7 +265,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const directory = new PlanDirectory(stores.plans, bus, clock, logger, config.defaultPlan ?? null);
     await directory.start();
     closers.push(async () => directory.stop());
-    const plans = new PlanService(stores.plans, stores.keys, directory, auditor, bus, clock, config.routes.map((r) => r.path));
+    const plans = new PlanService(stores.plans, stores.keys, directory, auditor, bus, clock, config.routes);
     const counters = await openCounters(config, { stores, redis, logger, metrics, passClock: options.clock !== undefined, clock });
     closers.push(() => counters.close());
     const limiter = new Limiter(directory, counters, clock);

@@ -51,9 +51,13 @@ export class PlanService {
     private readonly auditor: Auditor,
     private readonly bus: ChangeBus,
     private readonly clock: Clock,
-    /** Route paths of keygate.yaml (overrides must name one). */
-    private readonly routes: readonly string[],
+    /** Routes of keygate.yaml: overrides must name one, and their `plans` lists name plans. */
+    private readonly routeConfigs: ReadonlyArray<{ readonly path: string; readonly plans: readonly string[] }>,
   ) {}
+
+  private get routes(): string[] {
+    return this.routeConfigs.map((r) => r.path);
+  }
 
   async create(actor: Actor, input: PlanInput & { name: string; rate: number; burst: number }): Promise<PlanView> {
     const now = this.clock.now();
@@ -108,6 +112,13 @@ export class PlanService {
     (changes.overrides ?? []).forEach((o, i) => checkBucket(`overrides[${i}].`, o));
     if (changes.name !== undefined && changes.name !== before.name && before.name === this.directory.defaultName) {
       throw new PublicError('conflict', `plan "${before.name}" is the configured defaultPlan; change keygate.yaml before renaming it`);
+    }
+    const naming = changes.name !== undefined && changes.name !== before.name ? this.routeConfigs.filter((r) => r.plans.includes(before.name)) : [];
+    if (naming.length > 0) {
+      throw new PublicError(
+        'conflict',
+        `plan "${before.name}" is named in the plans of route ${naming.map((r) => r.path).join(', ')} in keygate.yaml; renamed, its keys would lose that route. Change keygate.yaml first`,
+      );
     }
     const after = await this.plans.update(id, changes, this.clock.now());
     if (!after) throw new PublicError('not_found', `no plan with id ${id}`);

@@ -204,6 +204,36 @@ describe.each(backends)('usage plans — $name', (backend) => {
       expect(unknownPlan.body.errors[0].field).toBe('planId');
     });
 
+    it('validates plan changes: bad values, a name taken, renaming a plan keygate.yaml names, an unknown plan', async () => {
+      const p = await plan({ rate: 1, burst: 1 });
+      const other = await plan({ rate: 1, burst: 1 });
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ rate: 0 }, 'rate'],
+        [{ burst: 0 }, 'burst'],
+        [{ quota: { limit: 5, period: 'year' } }, 'quota.period'],
+        [{ quota: { limit: 5, period: 'day', offset: '25h' } }, 'quota.offset'],
+        [{ timezone: 'Mars/Olympus' }, 'timezone'],
+        [{ overrides: [{ route: '/nope', rate: 1, burst: 1 }] }, 'overrides[0].route'],
+        [{ colour: 'red' }, 'colour'],
+      ];
+      for (const [body, field] of cases) {
+        const res = await gw.admin('PATCH', `/v1/plans/${p.id}`, body);
+        expect(res.status, JSON.stringify(body)).toBe(400);
+        expect(res.body.errors.map((e: { field: string }) => e.field), JSON.stringify(body)).toContain(field);
+      }
+      expect((await gw.admin('PATCH', `/v1/plans/${p.id}`, { name: other.name })).status).toBe(409);
+      // The /gold route lists the plan "gold" by name: renamed, its keys would lose the route.
+      const plans = (await gw.admin('GET', '/v1/plans?limit=1000')).body.items as Array<{ id: string; name: string }>;
+      const gold = plans.find((x) => x.name === 'gold') ?? (await gw.admin('POST', '/v1/plans', { name: 'gold', rate: 1, burst: 1 })).body;
+      const renamed = await gw.admin('PATCH', `/v1/plans/${gold.id}`, { name: 'platinum' });
+      expect(renamed.status).toBe(409);
+      expect(renamed.body.detail).toMatch(/route \/gold/);
+      expect((await gw.admin('PATCH', `/v1/plans/${gold.id}`, { name: 'gold', rate: 3 })).status).toBe(200);
+      expect((await gw.admin('PATCH', '/v1/plans/plan_nope', { rate: 2 })).status).toBe(404);
+      // Nothing was changed by the refused calls.
+      expect((await gw.admin('GET', `/v1/plans/${p.id}`)).body).toMatchObject({ name: p.name, rate: 1, burst: 1, quota: null });
+    });
+
     it('lists, shows and deletes plans; a plan still assigned to keys cannot be deleted', async () => {
       const p = await plan({ rate: 5, burst: 10, timezone: 'Europe/Berlin', quota: { limit: 10, period: 'day', offset: '6h' } });
       expect((await gw.admin('GET', `/v1/plans/${p.id}`)).body).toMatchObject({ rate: 5, burst: 10, timezone: 'Europe/Berlin', quota: { limit: 10, period: 'day', offset: '6h' } });
