@@ -35,13 +35,13 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-async function setup(capacity = 1000, maxPendingRows = 1000, aggregateMs = 60_000) {
+async function setup(capacity = 1000, maxPendingRows = 1000, aggregateMs = 60_000, metricsPerKey = false) {
   const dir = mkdtempSync(join(tmpdir(), 'kg-rec-'));
   const { stores } = await openSqliteStores(join(dir, 'db.sqlite'));
   closers.push(() => stores.close());
   const store = new Switchable(stores.usage);
   const metrics = new Metrics({ defaults: false });
-  const options = { capacity, aggregateMs, flushMs: 60_000, maxPendingRows, spillDir: join(dir, 'spill'), logSample: 0, metricsPerKey: false };
+  const options = { capacity, aggregateMs, flushMs: 60_000, maxPendingRows, spillDir: join(dir, 'spill'), logSample: 0, metricsPerKey };
   const recorder = new UsageRecorder(store, options, metrics, createLogger('silent'), new ManualClock(T0));
   const total = async () => (await stores.usage.query({ scope: 'all', id: '*', from: T0 - 60_000, to: T0 + 3_600_000, granularity: 'minute' })).reduce((a, r) => a + r.requests, 0);
   return { recorder, store, metrics, total, dir, options };
@@ -62,6 +62,26 @@ describe('usage recorder', () => {
     recorder.record(event(3));
     // Well before the 60 s flush, which would also drain the buffer.
     expect(await eventually(async () => seen.join(), (v) => v === '1,2,3', 3000, 10)).toBe('1,2,3');
+  });
+
+  it('shows its buffer depth as a gauge, and labels calls with key ids only when asked', async () => {
+    const metric = (m: Metrics, name: string) => m.registry.getSingleMetricAsString(name);
+    for (const perKey of [false, true]) {
+      const { recorder, metrics } = await setup(1000, 1000, 60_000, perKey);
+      recorder.start();
+      closers.push(() => recorder.close());
+      for (let i = 0; i < 7; i++) recorder.record(event(i, i === 6 ? { status: 503 } : {}));
+      expect(await metric(metrics, 'keygate_usage_buffer_depth')).toMatch(/keygate_usage_buffer_depth 7$/);
+      recorder.drain();
+      expect(await metric(metrics, 'keygate_usage_buffer_depth')).toMatch(/keygate_usage_buffer_depth 0$/);
+      const perKeyText = await metric(metrics, 'keygate_key_requests_total');
+      if (perKey) {
+        expect(perKeyText).toMatch(/keygate_key_requests_total\{key_id="key_a",status_class="2xx"\} 6/);
+        expect(perKeyText).toMatch(/keygate_key_requests_total\{key_id="key_a",status_class="5xx"\} 1/);
+      } else {
+        expect(perKeyText).not.toMatch(/key_a/);
+      }
+    }
   });
 
   it('drops events beyond the buffer, counts them, and never blocks', async () => {
