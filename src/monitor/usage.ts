@@ -2,8 +2,8 @@ import type { Clock } from '../clock.js';
 import { parseDuration } from '../duration.js';
 import { quotaWindow, type QuotaSchedule } from '../limits/quota-window.js';
 import { invalidField } from '../errors/codes.js';
-import type { PlanDirectory } from '../plans/directory.js';
-import type { KeyStore, UsageQuery, UsageStore } from '../store/interface.js';
+import type { CompiledPlan, PlanDirectory } from '../plans/directory.js';
+import type { KeyStore, QuotaSpec, UsageQuery, UsageStore } from '../store/interface.js';
 import { BUCKETS, percentile, type UsageCounts, type UsageScope } from './events.js';
 
 export type Granularity = UsageQuery['granularity'];
@@ -135,24 +135,42 @@ export class UsageService {
       if (!byDay) admitted.set(r.keyId, (byDay = new Map()));
       byDay.set(r.day, r.admitted);
     }
+    // Per plan, once: the start of the quota window each day ends in (null: not at a UTC midnight).
+    const windowStarts = new Map<CompiledPlan, Array<number | null>>();
+    const startsFor = (plan: CompiledPlan, quota: QuotaSpec) => {
+      let starts = windowStarts.get(plan);
+      if (!starts) {
+        const schedule: QuotaSchedule = { period: quota.period, timezone: plan.plan.timezone, offsetMs: quota.offset ? (parseDuration(quota.offset) ?? 0) : 0 };
+        starts = Array.from({ length: days }, (_, i) => {
+          const w = quotaWindow(start + (i + 1) * DAY_MS - 1, schedule);
+          return w.start % DAY_MS === 0 ? w.start : null;
+        });
+        windowStarts.set(plan, starts);
+      }
+      return starts;
+    };
     const items: Record<string, Array<[number, number | null]>> = {};
     for (const id of keyIds ?? [...new Set(rows.filter((r) => r.day >= start).map((r) => r.keyId))]) {
       const record = await this.keys.get(id);
       const plan = record ? this.plans.effective(record.planId) : null;
       const quota = plan?.plan.quota ?? null;
-      const schedule: QuotaSchedule | null = quota
-        ? { period: quota.period, timezone: plan!.plan.timezone, offsetMs: quota.offset ? (parseDuration(quota.offset) ?? 0) : 0 }
-        : null;
       const byDay = admitted.get(id);
       const usedOn = (d: number) => byDay?.get(d) ?? 0;
+      const starts = plan && quota ? startsFor(plan, quota) : null;
+      let windowStart: number | null = null;
+      let inWindow = 0; // admitted in the current window up to the day
       items[id] = Array.from({ length: days }, (_, i): [number, number | null] => {
         const d = start + i * DAY_MS;
-        if (schedule === null) return [usedOn(d), null];
-        const w = quotaWindow(d + DAY_MS - 1, schedule);
-        if (w.start % DAY_MS !== 0) return [usedOn(d), null];
-        let used = 0;
-        for (let x = w.start; x <= d; x += DAY_MS) used += usedOn(x);
-        return [usedOn(d), Math.max(0, quota!.limit - used)];
+        const ws = starts?.[i] ?? null;
+        if (ws === null) return [usedOn(d), null];
+        if (ws !== windowStart) {
+          // A new window (or the first day): its earlier days count too, even before startDate.
+          windowStart = ws;
+          inWindow = 0;
+          for (let x = ws; x < d; x += DAY_MS) inWindow += usedOn(x);
+        }
+        inWindow += usedOn(d);
+        return [usedOn(d), Math.max(0, quota!.limit - inWindow)];
       });
     }
     return { startDate: day(start), endDate: day(end), items };
