@@ -264,6 +264,13 @@ export interface LimitDecision {
 }
 
 /**
+ * How long limit state is kept after it stops mattering (a bucket full again, a quota window
+ * over), by every counter store: a clock that steps back by up to this much finds the state
+ * again, so limits stay exact through it. A longer step back may find a fresh bucket or window.
+ */
+export const KEEP_AFTER = { bucketMs: 60_000, quotaMs: 3_600_000 } as const;
+
+/**
  * Atomic limit primitives. `decide` checks the bucket, then the quota, and commits both only
  * if both admit: a throttled or quota-refused call never uses quota or a token. Implementations
  * never read-then-write across processes (Redis runs one Lua script per decision).

@@ -4,16 +4,11 @@ import type { LimitStateStore } from '../../src/store/interface.js';
 import { MemoryCounterStore } from '../../src/store/memory/counters.js';
 
 /**
- * Known issue, reported and not fixed here (tests only): the in-memory store of the embedded
- * mode drops, on its minutely sweep, the buckets that are full again and the quota windows that
- * are over, once they have been written to the database. If the clock then goes back into such
- * a window, or behind such a bucket's TAT, the count restarts from nothing: a second `limit` in
- * one window, a second burst for one stretch of time. Without a database (the counters property
- * tests) nothing is swept and the store matches the model exactly.
- *
- * These tests state what the model expects; they are marked `fails` so the suite stays green
- * while the behaviour is decided on. Remove `.fails` once the store keeps that state (or the
- * expectation is changed on purpose).
+ * The in-memory store of the embedded mode drops, on its minutely sweep, buckets that are full
+ * again and quota windows that are over, once written to the database; but only KEEP_AFTER
+ * later (a minute for buckets, an hour for windows). A clock that steps back by less than that
+ * finds the state again: no second `limit` in one window, no second burst for one stretch of
+ * time. (Before, they were dropped at once, and such a step restarted the counts from nothing.)
  */
 
 /** A database that accepts every write and holds nothing (enough to make flushes clear the dirty sets). */
@@ -28,7 +23,7 @@ const database: LimitStateStore = {
 };
 
 describe('memory counter store with a database, the clock going back', () => {
-  it.fails('keeps counting a quota window that is over when the clock goes back into it', async () => {
+  it('keeps counting a quota window that is over when the clock goes back into it', async () => {
     const store = new MemoryCounterStore(database, null);
     const p = bucketParams(1000, 1000);
     const november = { key: 'q:k:nov', limit: 2, windowEnd: Date.parse('2026-12-01T00:00:00Z') };
@@ -39,7 +34,7 @@ describe('memory counter store with a database, the clock going back', () => {
     }
     expect(refusals).toEqual([null, null, 'quota_exceeded']);
     await store.flush();
-    // Another key's call two minutes later runs the sweep, which drops November's window.
+    // Another key's call two minutes later runs the sweep, which keeps November's window (an hour).
     store.decide({ bucketKey: 'b:other', bucket: p, quota: { key: 'q:other:dec', limit: 2, windowEnd: at('2027-01-01T00:00:00Z') }, now: at('2026-12-01T00:01:00Z') });
     // Back to November: the window still has its 2 calls, so the model refuses.
     const again = store.decide({ bucketKey: 'b:k', bucket: p, quota: november, now: at('2026-11-30T23:59:10Z') });
@@ -47,7 +42,7 @@ describe('memory counter store with a database, the clock going back', () => {
     expect(await store.quotaUsed(november.key)).toBe(2);
   });
 
-  it.fails('never admits more than burst + rate * (latest time seen - first call) when the clock goes back', async () => {
+  it('never admits more than burst + rate * (latest time seen - first call) when the clock goes back', async () => {
     const store = new MemoryCounterStore(database, null);
     const p = bucketParams(1, 1); // one call a second
     const t0 = Date.parse('2026-11-27T10:00:00Z');
@@ -55,7 +50,7 @@ describe('memory counter store with a database, the clock going back', () => {
     for (let i = 0; i <= 100; i++) if (store.decide({ bucketKey: 'b:k', bucket: p, quota: null, now: t0 + i * 1000 }).allowed) admitted++;
     expect(admitted).toBe(101); // one every second for 100 s; the TAT is now t0 + 101 s
     await store.flush();
-    // Another key's call at t0 + 122 s runs the sweep, which drops the (full again) bucket.
+    // Another key's call at t0 + 122 s runs the sweep, which keeps the bucket (full again for 21 s).
     store.decide({ bucketKey: 'b:other', bucket: p, quota: null, now: t0 + 122_000 });
     const latest = t0 + 122_000;
     // Back to t0: the model's bucket is 101 s from full, so the first call is refused ...
@@ -65,5 +60,20 @@ describe('memory counter store with a database, the clock going back', () => {
     for (let i = 1; i <= 100; i++) if (store.decide({ bucketKey: 'b:k', bucket: p, quota: null, now: t0 + i * 1000 }).allowed) admitted++;
     // ... and the second pass over [t0, t0 + 100 s] admits nothing it had not already refilled.
     expect(admitted).toBeLessThanOrEqual(1 + (latest - t0) / 1000);
+  });
+
+  it('still lets go of them after KEEP_AFTER (memory stays bounded): a step back further finds a fresh window', async () => {
+    const store = new MemoryCounterStore(database, null);
+    const p = bucketParams(1000, 1000);
+    const at = (iso: string) => Date.parse(iso);
+    const november = { key: 'q:k:nov', limit: 1, windowEnd: at('2026-12-01T00:00:00Z') };
+    expect(store.decide({ bucketKey: 'b:k', bucket: p, quota: november, now: at('2026-11-30T23:59:00Z') }).refusal).toBeNull();
+    await store.flush();
+    // 59 minutes after the window: kept.
+    store.decide({ bucketKey: 'b:other', bucket: p, quota: null, now: at('2026-12-01T00:59:00Z') });
+    expect(await store.quotaUsed(november.key)).toBe(1);
+    // Past the hour: dropped from memory.
+    store.decide({ bucketKey: 'b:other', bucket: p, quota: null, now: at('2026-12-01T01:00:30Z') });
+    expect(await store.quotaUsed(november.key)).toBe(0);
   });
 });

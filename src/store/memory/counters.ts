@@ -1,6 +1,6 @@
 import type { Logger } from '../../log.js';
 import { peekBucket, takeToken } from '../../limits/token-bucket.js';
-import type { CounterStore, LimitDecision, LimitRequest, LimitStateStore } from '../interface.js';
+import { KEEP_AFTER, type CounterStore, type LimitDecision, type LimitRequest, type LimitStateStore } from '../interface.js';
 
 const QUOTA_REFUSED = 'quota_exceeded' as const;
 
@@ -90,12 +90,13 @@ export class MemoryCounterStore implements CounterStore {
     if (!this.quotas.has(key)) this.quotas.set(key, { used, windowEnd });
   }
 
-  /** Drops buckets that are full again and windows that are over. */
+  /** Drops buckets that are full again and windows that are over, after KEEP_AFTER (clock steps). */
   private sweep(now: number): void {
     this.lastSweep = now;
-    const nowUs = now * 1000;
-    for (const [key, tat] of this.buckets) if (tat <= nowUs && !this.dirtyBuckets.has(key)) this.buckets.delete(key);
-    for (const [key, q] of this.quotas) if (q.windowEnd <= now && !this.dirtyQuotas.has(key)) this.quotas.delete(key);
+    const bucketBefore = (now - KEEP_AFTER.bucketMs) * 1000;
+    const quotaBefore = now - KEEP_AFTER.quotaMs;
+    for (const [key, tat] of this.buckets) if (tat <= bucketBefore && !this.dirtyBuckets.has(key)) this.buckets.delete(key);
+    for (const [key, q] of this.quotas) if (q.windowEnd <= quotaBefore && !this.dirtyQuotas.has(key)) this.quotas.delete(key);
   }
 
   /** Writes changed state to the database (one write at a time). */

@@ -3,13 +3,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
 import { PublicError } from '../../errors/codes.js';
 import type { Metrics } from '../../monitor/metrics.js';
-import type { CounterStore, LimitDecision, LimitRequest, LimitStateStore } from '../interface.js';
+import { KEEP_AFTER, type CounterStore, type LimitDecision, type LimitRequest, type LimitStateStore } from '../interface.js';
 import { MemoryCounterStore } from '../memory/counters.js';
 
 const DECIDE = readFileSync(new URL('./decide.lua', import.meta.url), 'utf8');
 const ADJUST = readFileSync(new URL('./adjust.lua', import.meta.url), 'utf8');
 const REFUSALS = [null, 'rate_limited', 'quota_exceeded'] as const;
-const QUOTA_GRACE_MS = 3_600_000;
+const QUOTA_GRACE_MS = KEEP_AFTER.quotaMs;
 /** Decisions per script call (the script reads all their keys with one MGET). */
 const MAX_BATCH = 500;
 

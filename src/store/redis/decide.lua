@@ -74,12 +74,13 @@ for i = 0, #d / 7 - 1 do
   end
 end
 
--- Write back what changed: a bucket's new arrival time (it expires once the bucket is full
--- again), a quota's new count (added, so the window's TTL stays; set with it if it was lost).
+-- Write back what changed: a bucket's new arrival time (it expires a minute after the bucket
+-- is full again: KEEP_AFTER.bucketMs in src/store/interface.ts), a quota's new count (added, so
+-- the window's TTL stays; set with it if it was lost).
 for _, k in ipairs(touched) do
   local tat = tats[k]
   if tat ~= nil then
-    redis.call('SET', KEYS[k], string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+    redis.call('SET', KEYS[k], string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 60000)
   elseif initial[k] == nil then
     redis.call('SET', KEYS[k], string.format('%d', useds[k]), 'PX', string.format('%d', ttls[k]))
   elseif useds[k] ~= initial[k] then
