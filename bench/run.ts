@@ -24,7 +24,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
     slice: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '6' },
     connections: { type: 'string', default: '50' },
     targets: { type: 'string', default: 'bare,sqlite,postgres,redis' },
     rate: { type: 'string', default: '2000' },
@@ -263,21 +263,24 @@ async function main() {
   const base = summary.find((s) => s.name === 'bare');
   // The ratio is taken slice by slice (each target against the baseline's slice next to it in
   // time), then the median: a machine that speeds up or slows down cancels out. The interval
-  // says how far that median could be from the machine's true ratio, given the turns' spread.
+  // comes from the rounds, not the turns: turns of one round share their processes, and
+  // identical processes differ by several per cent, so only fresh rounds say how far this
+  // run's figure could be from another run's.
   const pairedRatio = (name: string, baseline: string) => {
     const of = slices.get(name);
     const by = slices.get(baseline);
     if (!of || !by) return null;
     const ratios = of.map((v, i) => v / by[i]!);
-    return { ratio: median(ratios), interval: medianInterval(ratios), turns: ratios.length };
+    const byRound = Array.from({ length: rounds }, (_, r) => median(ratios.slice(r * slicesPerRound, (r + 1) * slicesPerRound)));
+    return { ratio: median(ratios), interval: medianInterval(byRound), roundRatios: byRound };
   };
   const shown = (p: ReturnType<typeof pairedRatio>) =>
-    p === null ? '-' : `${p.ratio.toFixed(3)} (${p.interval ? p.interval.map((v) => v.toFixed(3)).join('-') : 'too few turns'})`;
+    p === null ? '-' : `${p.ratio.toFixed(3)} (${p.interval ? p.interval.map((v) => v.toFixed(3)).join('-') : `${rounds} rounds: too few`})`;
   const ratioOf = (name: string) => (base ? pairedRatio(name, 'bare') : null);
   const lines = [
     '',
     `${rounds} rounds of fresh processes, each measured in ${slicesPerRound} turns of ${slice} s; throughput at ${connections} connections (saturated), latency at a fixed ${rate} req/s over ${connections} connections`,
-    `ratio: the median over all turns of a target's requests/s against the bare proxy's in the turn next to it; in brackets, its 95% confidence interval (distribution-free, from the turns' order statistics)`,
+    `ratio: the median over all turns of a target's requests/s against the bare proxy's in the turn next to it; in brackets, a 95% confidence interval for it from the rounds' own ratios (distribution-free: order statistics; at least 6 rounds)`,
     `p99 added: the target's p99 minus that of a reference bare proxy measured in turns with it over the same seconds (for the bare proxy itself: the measurement's noise)`,
     `best: each target's fastest turn (and lowest CPU per request of a round), against the bare proxy's fastest: on a shared machine, the seconds least disturbed by others`,
     '',
