@@ -1,33 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bucketParams, peekBucket, takeToken } from './token-bucket.js';
-
-/**
- * Reference model: a literal token bucket in integer units (one token = `interval` units, one
- * unit refills per microsecond), capacity `burst` tokens, starting full.
- *
- * When the clock goes back by J, the level goes down by J units (`now - at` is negative) and may
- * drop below zero: the refill that happened "in the future" is taken back, and nothing refills
- * until the clock has caught up again. That is what GCRA does: its state is an absolute time
- * (the TAT), so going back makes the bucket look J emptier, never fuller.
- */
-class ReferenceBucket {
-  private level: number;
-  private at: number | null = null;
-  constructor(
-    private readonly interval: number,
-    private readonly burst: number,
-  ) {
-    this.level = burst * interval;
-  }
-  take(now: number): boolean {
-    if (this.at !== null) this.level = Math.min(this.burst * this.interval, this.level + (now - this.at));
-    this.at = now;
-    if (this.level < this.interval) return false;
-    this.level -= this.interval;
-    return true;
-  }
-}
+import { ReferenceBucket } from '../../test/support/reference-bucket.js';
 
 /**
  * Gaps between calls in microseconds: none, short, long, and backward jumps of the clock (small,
