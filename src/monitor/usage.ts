@@ -3,7 +3,7 @@ import { parseDuration } from '../duration.js';
 import { quotaWindow, type QuotaSchedule } from '../limits/quota-window.js';
 import { invalidField } from '../errors/codes.js';
 import type { CompiledPlan, PlanDirectory } from '../plans/directory.js';
-import type { KeyStore, QuotaSpec, UsageQuery, UsageStore } from '../store/interface.js';
+import type { KeyRecord, KeyStore, QuotaSpec, UsageQuery, UsageStore } from '../store/interface.js';
 import { BUCKETS, percentile, type UsageCounts, type UsageScope } from './events.js';
 
 export type Granularity = UsageQuery['granularity'];
@@ -117,15 +117,16 @@ export class UsageService {
     const days = (end - start) / DAY_MS + 1;
     if (days > 366) throw invalidField('endDate', 'at most 366 days per report');
     let keyIds: string[] | null = null;
+    const listed = new Map<string, KeyRecord>(); // an app's keys, as its listing gave them
     if (req.keyId) keyIds = [req.keyId];
     else if (req.appId) {
-      keyIds = [];
       let cursor: string | undefined;
       do {
         const page = await this.keys.list({ appId: req.appId, limit: 1000, cursor, now: this.clock.now() });
-        keyIds.push(...page.items.map((k) => k.id));
+        for (const k of page.items) listed.set(k.id, k);
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
+      keyIds = [...listed.keys()];
     }
     // From the start of the longest window that can contain startDate.
     const rows = await this.store.dailyByKey({ from: start - LONGEST_WINDOW_MS, to: end + DAY_MS, keyIds });
@@ -151,7 +152,7 @@ export class UsageService {
     };
     const items: Record<string, Array<[number, number | null]>> = {};
     for (const id of keyIds ?? [...new Set(rows.filter((r) => r.day >= start).map((r) => r.keyId))]) {
-      const record = await this.keys.get(id);
+      const record = listed.get(id) ?? (await this.keys.get(id));
       const plan = record ? this.plans.effective(record.planId) : null;
       const quota = plan?.plan.quota ?? null;
       const byDay = admitted.get(id);

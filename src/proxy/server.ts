@@ -214,7 +214,7 @@ export class ProxyServer {
     if (refusal !== undefined) {
       const headers = refusal.headers && ctx.headers ? { ...ctx.headers, ...refusal.headers } : (refusal.headers ?? ctx.headers ?? undefined);
       sendProblem(ctx.res, refusal.code, refusal.detail, headers);
-      this.options.onComplete?.(ctx, ctx.res.statusCode, refusal.code, declaredLength(ctx.req), Number(ctx.res.getHeader('content-length') ?? 0));
+      this.answered(ctx, refusal.code);
       return;
     }
     const { route, principal } = ctx;
@@ -260,6 +260,11 @@ export class ProxyServer {
       this.options.logger.error({ err }, 'request pipeline failed');
       sendProblem(ctx.res, code);
     }
+    this.answered(ctx, code);
+  }
+
+  /** Records a call the gateway answered itself (refused, or failed): its body was not read. */
+  private answered(ctx: RequestContext, code: string): void {
     this.options.onComplete?.(ctx, ctx.res.statusCode, code, declaredLength(ctx.req), Number(ctx.res.getHeader('content-length') ?? 0));
   }
 }
