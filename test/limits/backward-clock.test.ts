@@ -77,3 +77,32 @@ describe('memory counter store with a database, the clock going back', () => {
     expect(await store.quotaUsed(november.key)).toBe(0);
   });
 });
+
+describe('memory counter store without a database (the Redis store outage fallback)', () => {
+  it('lets go of windows and buckets after KEEP_AFTER too, though it writes nothing', async () => {
+    const store = new MemoryCounterStore(null, null);
+    const p = bucketParams(1, 1); // one call a second, no burst
+    const at = (iso: string) => Date.parse(iso);
+    const november = { key: 'q:k:nov', limit: 5, windowEnd: at('2026-12-01T00:00:00Z') };
+    expect(store.decide({ bucketKey: 'b:k', bucket: p, quota: november, now: at('2026-11-30T23:59:59Z') }).allowed).toBe(true);
+    // Another key's calls run the sweep. 59 minutes after the window, 30 s after the bucket was
+    // full again: both kept (a call back in time is refused by the bucket, the window counted).
+    store.decide({ bucketKey: 'b:other', bucket: p, quota: null, now: at('2026-12-01T00:00:30Z') });
+    store.decide({ bucketKey: 'b:other', bucket: p, quota: null, now: at('2026-12-01T00:59:00Z') });
+    expect(await store.quotaUsed(november.key)).toBe(1);
+    // Past the hour: the window and the bucket are dropped, so memory stays bounded in a long outage.
+    store.decide({ bucketKey: 'b:other', bucket: p, quota: null, now: at('2026-12-01T01:00:30Z') });
+    expect(await store.quotaUsed(november.key)).toBe(0);
+    expect(store.decide({ bucketKey: 'b:k', bucket: p, quota: null, now: at('2026-11-30T23:59:59.500Z') }).allowed).toBe(true);
+  });
+
+  it('keeps a window still in progress, however long the outage', async () => {
+    const store = new MemoryCounterStore(null, null);
+    const p = bucketParams(1000, 1000);
+    const at = (iso: string) => Date.parse(iso);
+    const month = { key: 'q:k:dec', limit: 5, windowEnd: at('2027-01-01T00:00:00Z') };
+    store.decide({ bucketKey: 'b:k', bucket: p, quota: month, now: at('2026-12-01T00:00:00Z') });
+    store.decide({ bucketKey: 'b:other', bucket: p, quota: null, now: at('2026-12-20T00:00:00Z') });
+    expect(store.drainQuotaCounts()).toEqual([{ key: 'q:k:dec', used: 1, windowEnd: month.windowEnd }]);
+  });
+});

@@ -51,10 +51,12 @@ export class MemoryCounterStore implements CounterStore {
       quotaUsed = used + 1;
       if (entry) entry.used = quotaUsed;
       else this.quotas.set(req.quota.key, { used: quotaUsed, windowEnd: req.quota.windowEnd });
-      this.dirtyQuotas.add(req.quota.key);
+      // Without a database (the Redis store's outage fallback) nothing is written, so nothing is
+      // dirty: otherwise the sweep, which spares unwritten state, would never let anything go.
+      if (this.state !== null) this.dirtyQuotas.add(req.quota.key);
     }
     this.buckets.set(req.bucketKey, bucket.tat);
-    this.dirtyBuckets.add(req.bucketKey);
+    if (this.state !== null) this.dirtyBuckets.add(req.bucketKey);
     if (req.now - this.lastSweep > 60_000) this.sweep(req.now);
     return { allowed: true, refusal: null, remaining: bucket.remaining, resetUs: bucket.resetUs, retryAfterUs: 0, quotaUsed };
   }
