@@ -3,7 +3,7 @@ import { parse } from 'csv-parse';
 import type { Actor, Auditor } from '../admin/audit.js';
 import { PublicError } from '../errors/codes.js';
 import type { ChangeBus } from '../store/bus.js';
-import { StoreConflict, type AppStore, type KeyRecord, type KeyStore, type PlanStore } from '../store/interface.js';
+import { PlanMissing, StoreConflict, type AppStore, type KeyRecord, type KeyStore, type PlanStore } from '../store/interface.js';
 import type { CreateKeyInput, KeyService } from './service.js';
 
 /** One row to import: its line (CSV) or position (JSON, from 1), fields by lower-case name. */
@@ -139,15 +139,17 @@ export class KeyImporter {
     try {
       await this.keyStore.insertMany(batch.map((b) => b.record));
     } catch (err) {
-      if (!(err instanceof StoreConflict)) throw err;
+      if (!(err instanceof StoreConflict) && !(err instanceof PlanMissing)) throw err;
       stored = [];
       for (const item of batch) {
         try {
           await this.keyStore.insert(item.record);
           stored.push(item);
         } catch (e) {
-          if (!(e instanceof StoreConflict)) throw e;
-          failed.push({ line: item.line, code: 'conflict', detail: 'a key with this value already exists' });
+          if (e instanceof StoreConflict) failed.push({ line: item.line, code: 'conflict', detail: 'a key with this value already exists' });
+          // Its plan was deleted while the import ran.
+          else if (e instanceof PlanMissing) failed.push({ line: item.line, code: 'unknown_plan', detail: e.message });
+          else throw e;
         }
       }
     }

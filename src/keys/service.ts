@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { invalidField as invalid, PublicError } from '../errors/codes.js';
 import { newId } from '../ids.js';
 import type { ChangeBus } from '../store/bus.js';
-import type { AppStore, Json, KeyChanges, KeyRecord, KeyStatus, KeyStore, Page } from '../store/interface.js';
+import { PlanMissing, type AppStore, type Json, type KeyChanges, type KeyRecord, type KeyStatus, type KeyStore, type Page } from '../store/interface.js';
 import { hashKey, keyHint, type KeyEnvironment, type KeyFormat } from './format.js';
 import { statusOf } from './principal.js';
 
@@ -58,6 +58,12 @@ export interface UpdateKeyInput {
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A plan deleted between its check and the key's write: the answer a plan that never was gets. */
+function planGone(err: unknown): never {
+  if (err instanceof PlanMissing) throw invalid('planId', err.message);
+  throw err;
+}
 
 /** Checks whether a plan id may be assigned to a key; throws invalid_request if not. */
 export type PlanCheck = (planId: string) => Promise<void>;
@@ -157,7 +163,7 @@ export class KeyService {
 
   async create(actor: Actor, input: CreateKeyInput): Promise<IssuedKey> {
     const { record, plaintext } = await this.prepare(input);
-    await this.keys.insert(record);
+    await this.keys.insert(record).catch(planGone);
     // A negative cache entry may exist for this value (an imported key tried before it existed).
     await this.bus.publish({ kind: 'key', id: record.id, hash: record.hash });
     const view = this.view(record);
@@ -231,7 +237,7 @@ export class KeyService {
       // The successor keeps the lineage (counts) and any expiry still ahead; it starts enabled.
       { lineageId: old.lineageId, rotatedFrom: old.id, expiresAt: old.expiresAt !== null && old.expiresAt > now ? old.expiresAt : null },
     );
-    const updatedOld = await this.keys.rotate(old.id, record, oldExpiresAt, now);
+    const updatedOld = await this.keys.rotate(old.id, record, oldExpiresAt, now).catch(planGone);
     if (!updatedOld) throw new PublicError('conflict', `key ${id} was rotated or revoked meanwhile`);
     await this.bus.publish({ kind: 'key', id: old.id, hash: old.hash });
     await this.bus.publish({ kind: 'key', id: record.id, hash: record.hash });
@@ -243,7 +249,7 @@ export class KeyService {
 
   /** Writes the changes, broadcasts them, then audits; returns the new view. */
   async change(actor: Actor, action: string, before: KeyRecord, changes: KeyChanges): Promise<KeyView> {
-    const after = await this.keys.update(before.id, changes, this.clock.now());
+    const after = await this.keys.update(before.id, changes, this.clock.now()).catch(planGone);
     if (!after) throw new PublicError('not_found', `no key with id ${before.id}`);
     await this.bus.publish({ kind: 'key', id: after.id, hash: after.hash });
     const view = this.view(after);

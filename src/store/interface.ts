@@ -22,6 +22,14 @@ export interface PageRequest {
 }
 
 /** Raised when a write would break a uniqueness rule (duplicate name, key value, ...). */
+/** A key names a plan that does not exist (any more): it was deleted before the key's write. Nothing was written. */
+export class PlanMissing extends Error {
+  constructor(readonly planId: string) {
+    super(`no plan with id ${planId}`);
+    this.name = 'PlanMissing';
+  }
+}
+
 export class StoreConflict extends Error {
   constructor(readonly what: string) {
     super(`conflict: ${what}`);
@@ -86,16 +94,20 @@ export interface KeyFilter extends PageRequest {
 }
 
 export interface KeyStore {
-  /** Inserts a key. Throws StoreConflict if a key with the same hash exists. */
+  /**
+   * Inserts a key. Throws StoreConflict if a key with the same hash exists, PlanMissing if its
+   * plan does not exist. A key write that names a plan holds the plan until it commits, so a
+   * plan's delete either waits and then finds the key, or goes first and the write fails.
+   */
   insert(key: KeyRecord): Promise<void>;
-  /** Inserts several keys in one transaction; every one must be new (StoreConflict otherwise, nothing written). */
+  /** Inserts several keys in one transaction; every one must be new (StoreConflict otherwise, nothing written), and their plans exist (PlanMissing). */
   insertMany(keys: KeyRecord[]): Promise<void>;
   get(id: string): Promise<KeyRecord | null>;
   /** The key whose hash is `hash`, or null. Lookups are by hash only: plaintext never reaches a store. */
   findByHash(hash: string): Promise<KeyRecord | null>;
   /** Keys in creation order, filtered by app and status. */
   list(filter: KeyFilter): Promise<Page<KeyRecord>>;
-  /** Applies the changes and bumps updatedAt; returns the key or null if unknown. */
+  /** Applies the changes and bumps updatedAt; returns the key or null if unknown. PlanMissing if `changes.planId` names no plan. */
   update(id: string, changes: KeyChanges, at: number): Promise<KeyRecord | null>;
   /** Number of keys that use the plan (any status but revoked). */
   countByPlan(planId: string): Promise<number>;
@@ -215,7 +227,10 @@ export interface PlanStore {
   all(): Promise<Plan[]>;
   /** Applies the changes; the plan, or null if unknown. Throws StoreConflict on a taken name. */
   update(id: string, changes: PlanChanges, at: number): Promise<Plan | null>;
-  /** Deletes the plan unless a key (not revoked) uses it; false if unknown or in use. */
+  /**
+   * Deletes the plan unless a key (not revoked) uses it; false if unknown or in use. Exact
+   * against concurrent key writes naming the plan (see KeyStore.insert).
+   */
   delete(id: string): Promise<boolean>;
 }
 

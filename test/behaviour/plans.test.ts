@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { backends, title } from '../support/backends.js';
+import pg from 'pg';
+import { PlanMissing } from '../../src/store/interface.js';
+import { backends, title, type BackendConfig } from '../support/backends.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /** Parses `"throttle";r=3;t=1, "quota";r=5;t=100` into {throttle: {r: 3, t: 1}, quota: {...}}. */
@@ -16,11 +18,14 @@ function rateLimit(header: unknown): Record<string, Record<string, number>> {
 describe.each(backends)('usage plans — $name', (backend) => {
   describe.skipIf(backend.skip !== null)(title(backend), () => {
     let gw: TestGateway;
+    let storage: BackendConfig['storage'];
     const clock = new ManualClock(Date.parse('2026-11-27T10:00:00Z'));
     let planCount = 0;
 
     beforeAll(async () => {
-      gw = await startTestGateway(await backend.fresh(), {
+      const fresh = await backend.fresh();
+      storage = fresh.storage;
+      gw = await startTestGateway(fresh, {
         clock,
         config: {
           routes: [
@@ -247,6 +252,61 @@ describe.each(backends)('usage plans — $name', (backend) => {
       expect((await gw.admin('GET', `/v1/plans/${p.id}`)).status).toBe(404);
       const audit = await gw.admin('GET', `/v1/audit?target=${p.id}`);
       expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['plan.delete', 'plan.create']);
+    });
+
+    it('never leaves a key naming a deleted plan: a plan deleted between the check and the write fails the write', async () => {
+      const p = await plan({ rate: 5, burst: 10 });
+      const { id } = await gw.newKey();
+      const existing = (await gw.stores.keys.get(id))!;
+      // The admin API checked the plan, then another admin deleted it, then the write came.
+      expect(await gw.stores.plans.delete(p.id)).toBe(true);
+      await expect(gw.stores.keys.update(id, { planId: p.id }, clock.now())).rejects.toBeInstanceOf(PlanMissing);
+      expect((await gw.stores.keys.get(id))!.planId).toBeNull();
+      const other = { ...existing, id: 'key_plangone', hash: 'f'.repeat(64), planId: p.id };
+      await expect(gw.stores.keys.insert(other)).rejects.toBeInstanceOf(PlanMissing);
+      await expect(gw.stores.keys.insertMany([{ ...other, planId: null }, other])).rejects.toBeInstanceOf(PlanMissing);
+      expect(await gw.stores.keys.get(other.id)).toBeNull();
+      // Through the API it is the answer for a plan that never was.
+      const res = await gw.admin('PATCH', `/v1/keys/${id}`, { planId: p.id });
+      expect(res.status).toBe(400);
+      expect(res.body.detail).toMatch(/no plan with id/);
+    });
+
+    it('a key created while its plan is deleted: one of the two wins, never both', async () => {
+      const { appId } = await gw.newKey();
+      const outcomes = new Set<string>();
+      for (let i = 0; i < 12; i++) {
+        const p = await plan({ rate: 5, burst: 10 });
+        const [key, del] = await Promise.all([gw.admin('POST', '/v1/keys', { appId, planId: p.id }), gw.admin('DELETE', `/v1/plans/${p.id}`)]);
+        outcomes.add(`${key.status}/${del.status}`);
+        expect([key.status, del.status].sort()).not.toEqual([201, 204]);
+        if (key.status === 201) expect((await gw.admin('GET', `/v1/plans/${p.id}`)).status).toBe(200);
+        else expect(key.status, key.text).toBe(400);
+      }
+      expect([...outcomes].every((o) => o === '201/409' || o === '400/204')).toBe(true);
+    });
+
+    it.skipIf(backend.name !== 'postgres+redis')('PostgreSQL: a delete waits for a key write holding the plan, then finds the key', async () => {
+      const p = await plan({ rate: 5, burst: 10 });
+      const { id } = await gw.newKey();
+      const url = (storage as { postgres: string }).postgres;
+      const writer = new pg.Client({ connectionString: url });
+      await writer.connect();
+      try {
+        // A key write under way: it holds the plan (as SqlKeyStore does) and has not committed.
+        await writer.query('begin');
+        await writer.query('select id from plans where id = $1 for share', [p.id]);
+        await writer.query('update keys set plan_id = $1 where id = $2', [p.id, id]);
+        let settled = false;
+        const deleting = gw.stores.plans.delete(p.id).finally(() => (settled = true));
+        await new Promise((r) => setTimeout(r, 300));
+        expect(settled).toBe(false); // waiting for the writer's lock
+        await writer.query('commit');
+        expect(await deleting).toBe(false);
+        expect(await gw.stores.plans.get(p.id)).not.toBeNull();
+      } finally {
+        await writer.end();
+      }
     });
   });
 });

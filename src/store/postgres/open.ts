@@ -51,5 +51,5 @@ export async function openPostgresStores(url: string, options: PostgresOptions =
     await db.destroy();
     throw err;
   }
-  return { stores: sqlStores(db, () => db.destroy()), db };
+  return { stores: sqlStores(db, () => db.destroy(), true), db };
 }

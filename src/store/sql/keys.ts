@@ -1,5 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
-import { StoreConflict, type KeyChanges, type KeyFilter, type KeyRecord, type KeyStore, type Page } from '../interface.js';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { PlanMissing, StoreConflict, type KeyChanges, type KeyFilter, type KeyRecord, type KeyStore, type Page } from '../interface.js';
 import type { Database, KeysTable } from './schema.js';
 import { decodeCursor, fromJson, isUniqueViolation, toJson, toPage } from './util.js';
 
@@ -46,7 +46,25 @@ function toRow(key: KeyRecord): KeysTable {
 }
 
 export class SqlKeyStore implements KeyStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rowLocks: boolean,
+  ) {}
+
+  /**
+   * Holds the plans the keys being written name, until the transaction ends: a plan deleted
+   * meanwhile cannot leave a key naming it (PlanMissing instead). On PostgreSQL a share lock on
+   * each plan's row, which a plan's delete waits for (SqlPlanStore.delete); on SQLite the
+   * transaction has the database to itself.
+   */
+  private async holdPlans(trx: Transaction<Database>, planIds: Iterable<string | null>): Promise<void> {
+    for (const planId of new Set(planIds)) {
+      if (planId === null) continue;
+      let q = trx.selectFrom('plans').select('id').where('id', '=', planId);
+      if (this.rowLocks) q = q.forShare();
+      if (!(await q.executeTakeFirst())) throw new PlanMissing(planId);
+    }
+  }
 
   async insert(key: KeyRecord): Promise<void> {
     await this.insertMany([key]);
@@ -56,6 +74,10 @@ export class SqlKeyStore implements KeyStore {
     if (keys.length === 0) return;
     try {
       await this.db.transaction().execute(async (trx) => {
+        await this.holdPlans(
+          trx,
+          keys.map((k) => k.planId),
+        );
         // Chunks keep each statement under SQLite's bound-parameter limit.
         for (let i = 0; i < keys.length; i += 500) {
           await trx.insertInto('keys').values(keys.slice(i, i + 500).map(toRow)).execute();
@@ -117,7 +139,15 @@ export class SqlKeyStore implements KeyStore {
     if (changes.metadata !== undefined) set.metadata = toJson(changes.metadata);
     if (changes.expiresAt !== undefined) set.expires_at = changes.expiresAt;
     if (changes.revokedAt !== undefined) set.revoked_at = changes.revokedAt;
-    await this.db.updateTable('keys').set(set).where('id', '=', id).execute();
+    const planId = changes.planId;
+    if (typeof planId === 'string') {
+      await this.db.transaction().execute(async (trx) => {
+        await this.holdPlans(trx, [planId]);
+        await trx.updateTable('keys').set(set).where('id', '=', id).execute();
+      });
+    } else {
+      await this.db.updateTable('keys').set(set).where('id', '=', id).execute();
+    }
     return this.get(id);
   }
 
@@ -132,6 +162,7 @@ export class SqlKeyStore implements KeyStore {
           .where('revoked_at', 'is', null)
           .executeTakeFirst();
         if (Number(result.numUpdatedRows) !== 1) return false;
+        await this.holdPlans(trx, [successor.planId]);
         await trx.insertInto('keys').values(toRow(successor)).execute();
         return true;
       });

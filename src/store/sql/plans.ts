@@ -26,7 +26,10 @@ function quotaColumns(quota: QuotaSpec | null): Pick<PlansTable, 'quota_limit' |
 }
 
 export class SqlPlanStore implements PlanStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rowLocks: boolean,
+  ) {}
 
   async insert(plan: Plan): Promise<void> {
     try {
@@ -91,12 +94,17 @@ export class SqlPlanStore implements PlanStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    // In one statement with the check, so a key assigned meanwhile keeps its plan.
-    const result = await this.db
-      .deleteFrom('plans')
-      .where('id', '=', id)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('keys').select('keys.id').where('keys.plan_id', '=', id).where('keys.revoked_at', 'is', null))))
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return this.db.transaction().execute(async (trx) => {
+      // The plan's row first: on PostgreSQL this waits for key writes that hold the plan
+      // (SqlKeyStore.holdPlans), and makes later ones wait for this delete, then find no plan.
+      let plan = trx.selectFrom('plans').select('id').where('id', '=', id);
+      if (this.rowLocks) plan = plan.forUpdate();
+      if (!(await plan.executeTakeFirst())) return false;
+      // A statement of its own, so it sees the keys those writes committed.
+      const used = await trx.selectFrom('keys').select('id').where('plan_id', '=', id).where('revoked_at', 'is', null).limit(1).executeTakeFirst();
+      if (used) return false;
+      await trx.deleteFrom('plans').where('id', '=', id).execute();
+      return true;
+    });
   }
 }

@@ -13,12 +13,14 @@ import { SqlAdminTokenStore } from './tokens.js';
 /**
  * The stores over one Kysely instance. The queries are written once here and run on SQLite and
  * PostgreSQL alike; only opening the connection differs (sqlite/open.ts, postgres/open.ts).
+ * `rowLocks`: the database takes row locks (`FOR SHARE`, `FOR UPDATE`; PostgreSQL). SQLite has
+ * none, and needs none: a transaction there has the database to itself.
  */
-export function sqlStores(db: Kysely<Database>, close: () => Promise<void>): Stores {
+export function sqlStores(db: Kysely<Database>, close: () => Promise<void>, rowLocks: boolean): Stores {
   return {
     apps: new SqlAppStore(db),
-    keys: new SqlKeyStore(db),
-    plans: new SqlPlanStore(db),
+    keys: new SqlKeyStore(db, rowLocks),
+    plans: new SqlPlanStore(db, rowLocks),
     limits: new SqlLimitStateStore(db),
     usage: new SqlUsageStore(db),
     alerts: new SqlAlertStore(db),

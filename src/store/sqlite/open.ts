@@ -18,5 +18,5 @@ export async function openSqliteStores(path: string): Promise<{ stores: Stores; 
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   await migrate(db);
-  return { stores: sqlStores(db, () => db.destroy()), db };
+  return { stores: sqlStores(db, () => db.destroy(), false), db };
 }
