@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, util } from 'undici';
 import { sendProblem } from '../errors/problem.js';
-import { connectionTokens, HOP_BY_HOP, type OutgoingHeaders } from './headers.js';
+import { connectionTokens, isHopByHop, type OutgoingHeaders } from './headers.js';
 
 /** One keep-alive connection pool per upstream origin. */
 export class Upstreams {
@@ -84,7 +84,7 @@ class ForwardHandler {
         named = connectionTokens(raw[i + 1]!.toString('latin1'));
         continue;
       }
-      if (HOP_BY_HOP.has(name)) continue;
+      if (isHopByHop(name)) continue;
       out.push(name, raw[i + 1]!.toString('latin1'));
     }
     if (named !== null) {

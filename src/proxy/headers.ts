@@ -14,6 +14,32 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * `HOP_BY_HOP.has(name)` without hashing the name: most names are ruled out by their length.
+ * It runs for every header of every proxied call, both ways (a hash lookup each cost about
+ * 50 ns there, 0.3 µs per call in all).
+ */
+export function isHopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return name === 'te';
+    case 7:
+      return name === 'trailer' || name === 'upgrade';
+    case 10:
+      return name === 'connection' || name === 'keep-alive';
+    case 16:
+      return name === 'proxy-connection';
+    case 17:
+      return name === 'transfer-encoding';
+    case 18:
+      return name === 'proxy-authenticate';
+    case 19:
+      return name === 'proxy-authorization';
+    default:
+      return false;
+  }
+}
+
+/**
  * Request headers for undici as a flat list (`name, value, name, value, ...`; a repeated header
  * appears once per value): undici takes a list without the object walk it does for a record.
  */
@@ -54,7 +80,7 @@ export function upstreamRequestHeaders(
   const named = connectionTokens(incoming.connection);
   const out: OutgoingHeaders = [];
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || name === 'host' || name.startsWith('x-keygate-') || FORWARDED.has(name)) continue;
+    if (isHopByHop(name) || name === 'host' || (name.charCodeAt(0) === 120 /* x */ && (name.startsWith('x-keygate-') || FORWARDED.has(name)))) continue;
     if (named?.has(name) || drop.includes(name)) continue;
     const value = incoming[name];
     if (typeof value === 'string') out.push(name, value);

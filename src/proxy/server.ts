@@ -157,7 +157,7 @@ export class ProxyServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     if (this.closing) res.shouldKeepAlive = false;
     let url = req.url ?? '/';
-    if (ABSOLUTE_FORM.test(url)) url = originForm(url) ?? '';
+    if (url.charCodeAt(0) !== 47 /* / */ && ABSOLUTE_FORM.test(url)) url = originForm(url) ?? '';
     const q = url.indexOf('?');
     const path = targetPath(url, q);
     const method = req.method ?? 'GET';
