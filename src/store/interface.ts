@@ -21,7 +21,6 @@ export interface PageRequest {
   cursor?: string | undefined;
 }
 
-/** Raised when a write would break a uniqueness rule (duplicate name, key value, ...). */
 /** A key names a plan that does not exist (any more): it was deleted before the key's write. Nothing was written. */
 export class PlanMissing extends Error {
   constructor(readonly planId: string) {
@@ -30,6 +29,7 @@ export class PlanMissing extends Error {
   }
 }
 
+/** Raised when a write would break a uniqueness rule (duplicate name, key value, ...). */
 export class StoreConflict extends Error {
   constructor(readonly what: string) {
     super(`conflict: ${what}`);

@@ -74,10 +74,7 @@ export class SqlKeyStore implements KeyStore {
     if (keys.length === 0) return;
     try {
       await this.db.transaction().execute(async (trx) => {
-        await this.holdPlans(
-          trx,
-          keys.map((k) => k.planId),
-        );
+        await this.holdPlans(trx, keys.map((k) => k.planId));
         // Chunks keep each statement under SQLite's bound-parameter limit.
         for (let i = 0; i < keys.length; i += 500) {
           await trx.insertInto('keys').values(keys.slice(i, i + 500).map(toRow)).execute();
@@ -139,15 +136,10 @@ export class SqlKeyStore implements KeyStore {
     if (changes.metadata !== undefined) set.metadata = toJson(changes.metadata);
     if (changes.expiresAt !== undefined) set.expires_at = changes.expiresAt;
     if (changes.revokedAt !== undefined) set.revoked_at = changes.revokedAt;
-    const planId = changes.planId;
-    if (typeof planId === 'string') {
-      await this.db.transaction().execute(async (trx) => {
-        await this.holdPlans(trx, [planId]);
-        await trx.updateTable('keys').set(set).where('id', '=', id).execute();
-      });
-    } else {
-      await this.db.updateTable('keys').set(set).where('id', '=', id).execute();
-    }
+    await this.db.transaction().execute(async (trx) => {
+      await this.holdPlans(trx, [changes.planId ?? null]);
+      await trx.updateTable('keys').set(set).where('id', '=', id).execute();
+    });
     return this.get(id);
   }
 
