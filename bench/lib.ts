@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { request } from 'undici';
+import { NODE_FLAGS } from './flags.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CPUS = (() => {
@@ -20,9 +21,6 @@ export function pinned(cpu: 'server' | 'load', cmd: string, args: string[]): [st
   const list = cpu === 'server' ? String(CPUS - 1) : CPUS > 2 ? `0-${CPUS - 2}` : '0';
   return ['taskset', ['-c', list, cmd, ...args]];
 }
-
-/** Node flags for the processes under test: a larger young generation, as bin/keygate.js sets. */
-export const NODE_FLAGS = ['--max-semi-space-size=64'];
 
 /** Moves a running process (and its threads) to the load generator's CPUs. */
 export function pinToLoadCpu(pid: number | null): void {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=64 --max-valid-polymorphic-map-count=64
 // The `keygate` command. The TypeScript sources are compiled to dist/ by `npm install` (prepare)
 // and rebuilt by `npm start` when they changed.
 import { existsSync } from 'node:fs';
