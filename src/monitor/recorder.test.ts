@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock.js';
 import { createLogger } from '../log.js';
 import type { UsageStore } from '../store/interface.js';
@@ -20,10 +20,13 @@ function event(i: number, over: Partial<UsageEvent> = {}): UsageEvent {
 /** The real SQLite usage store, with a switch that makes it fail like an unreachable database. */
 class Switchable implements UsageStore {
   down = false;
+  /** Every write the recorder made, to await. */
+  readonly writes: Promise<void>[] = [];
   constructor(private readonly inner: UsageStore) {}
-  add: UsageStore['add'] = async (d) => {
-    if (this.down) throw new Error('connection refused');
-    return this.inner.add(d);
+  add: UsageStore['add'] = (d) => {
+    const write = this.down ? Promise.reject(new Error('connection refused')) : this.inner.add(d);
+    this.writes.push(write.catch(() => {}));
+    return write;
   };
   query: UsageStore['query'] = (q) => this.inner.query(q);
   dailyByKey: UsageStore['dailyByKey'] = (q) => this.inner.dailyByKey(q);
@@ -81,6 +84,35 @@ describe('usage recorder', () => {
       } else {
         expect(perKeyText).not.toMatch(/key_a/);
       }
+    }
+  });
+
+  it('writes nothing per call, and everything recorded within one flush interval', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const { recorder, store, total, options } = await setup(1000, 1000, 1000);
+      options.flushMs = 5000;
+      recorder.start();
+      for (let i = 0; i < 40; i++) recorder.record(event(i));
+      await vi.advanceTimersByTimeAsync(2500);
+      for (let i = 40; i < 57; i++) recorder.record(event(i));
+      // Two aggregation passes, no flush yet: nothing written.
+      await vi.advanceTimersByTimeAsync(2499);
+      expect(store.writes).toHaveLength(0);
+      // The flush, one interval after start: one write with every call so far.
+      await vi.advanceTimersByTimeAsync(1);
+      expect(store.writes).toHaveLength(1);
+      await Promise.all(store.writes);
+      expect(await total()).toBe(57);
+      // Calls just before the next flush are in it.
+      for (let i = 57; i < 60; i++) recorder.record(event(i));
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(store.writes).toHaveLength(2);
+      await Promise.all(store.writes);
+      expect(await total()).toBe(60);
+      await recorder.close();
+    } finally {
+      vi.useRealTimers();
     }
   });
 
