@@ -118,6 +118,36 @@ describe.each(backends)('key lifecycle — $name', (backend) => {
         expect(listed.text).not.toContain(good[2]);
       });
 
+      it('reports rows whose plan is deleted during the import as unknown_plan, and writes none of them', async () => {
+        const app = await gw.admin('POST', '/v1/apps', { name: 'importer-plan-gone' });
+        const p = await gw.admin('POST', '/v1/plans', { name: 'plan-deleted-mid-import', rate: 1000, burst: 1000 });
+        // Another admin deletes the plan right after the import looked it up (the real store,
+        // its lookup wrapped to make that interleaving happen every time).
+        const plans = gw.stores.plans;
+        const get = plans.get;
+        plans.get = async (id) => {
+          const found = await get.call(plans, id);
+          if (found?.id === p.body.id) expect(await plans.delete(p.body.id)).toBe(true);
+          return found;
+        };
+        let res;
+        try {
+          res = await importCsv(['key,planId', `plan-gone-imported-key-001,${p.body.id}`, 'plan-gone-imported-key-002,', `plan-gone-imported-key-003,${p.body.id}`].join('\n'), `?appId=${app.body.id}`);
+        } finally {
+          plans.get = get;
+        }
+        expect(res.status, res.text).toBe(200);
+        expect(res.body.imported).toBe(1);
+        expect(res.body.failed.map((f: { line: number; code: string }) => [f.line, f.code])).toEqual([
+          [2, 'unknown_plan'],
+          [4, 'unknown_plan'],
+        ]);
+        const listed = await gw.admin('GET', `/v1/keys?appId=${app.body.id}&limit=100`);
+        expect(listed.body.items.map((k: { planId: string | null }) => k.planId)).toEqual([null]);
+        expect((await use('plan-gone-imported-key-002')).status).toBe(200);
+        expect((await use('plan-gone-imported-key-001')).body.code).toBe('invalid_api_key');
+      });
+
       it('takes the app from an app column (id or name) and needs one', async () => {
         await gw.admin('POST', '/v1/apps', { name: 'column-app' });
         const res = await importCsv(['key,app', 'app-column-imported-key-001,column-app', 'app-column-imported-key-002,app_unknown', 'app-column-imported-key-003,'].join('\n'));
