@@ -165,7 +165,7 @@ export async function latencyAtRate(
   seconds: number,
   warmupSeconds = 2,
 ): Promise<LatencyStats[]> {
-  const [cmd, argv] = pinned('load', process.execPath, [`${ROOT}bench/latency-probe.js`, JSON.stringify(targets), String(rate), String(connections), String(seconds), String(warmupSeconds)]);
+  const [cmd, argv] = pinned('load', process.execPath, [`${ROOT}bench/latency-probe.js`, JSON.stringify(targets.map(({ url, headers }) => ({ url, headers }))), String(rate), String(connections), String(seconds), String(warmupSeconds)]);
   const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: (seconds + warmupSeconds + 60) * 1000 });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
