@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { bucketParams } from '../../src/limits/token-bucket.js';
 import type { LimitStateStore } from '../../src/store/interface.js';
 import { MemoryCounterStore } from '../../src/store/memory/counters.js';
+import { createLogger } from '../../src/log.js';
+import { Metrics } from '../../src/monitor/metrics.js';
+import { openRedis } from '../../src/store/redis/connection.js';
+import { RedisCounterStore } from '../../src/store/redis/counters.js';
+import { freePort } from '../support/servers.js';
 
 /**
  * The in-memory store of the embedded mode drops, on its minutely sweep, buckets that are full
@@ -104,5 +109,34 @@ describe('memory counter store without a database (the Redis store outage fallba
     store.decide({ bucketKey: 'b:k', bucket: p, quota: month, now: at('2026-12-01T00:00:00Z') });
     store.decide({ bucketKey: 'b:other', bucket: p, quota: null, now: at('2026-12-20T00:00:00Z') });
     expect(store.drainQuotaCounts()).toEqual([{ key: 'q:k:dec', used: 1, windowEnd: month.windowEnd }]);
+  });
+});
+
+describe('Redis counter store during an outage', () => {
+  it('lets go of the seed of a window that ended over an hour ago once the local count is gone, and keeps the others', async () => {
+    // A real client on a port nothing listens on: every command fails, as in an outage.
+    const redis = openRedis(`redis://127.0.0.1:${await freePort()}`, createLogger('silent'), 'outage-test');
+    const store = new RedisCounterStore(redis, database, { prefix: 't:', failClosed: false, passClock: true, logger: createLogger('silent'), metrics: new Metrics({ defaults: false }) });
+    try {
+      const p = bucketParams(1000, 1000);
+      const now = Date.now();
+      const ended = { key: 'q:k:ended', limit: 5, windowEnd: now - 2 * 3_600_000 };
+      const current = { key: 'q:k:current', limit: 5, windowEnd: now + 3_600_000 };
+      // A call while the older window was open, decided locally.
+      expect((await store.decide({ bucketKey: 'b:k', bucket: p, quota: ended, now: ended.windowEnd - 1000 })).refusal).toBeNull();
+      expect(store.outageSeedCount()).toBe(1);
+      // Its window is over, but the local store still holds its count: the seed stays with it.
+      await store.flush();
+      expect(store.outageSeedCount()).toBe(1);
+      // A call now: the local store's sweep lets go of the ended window, and the flush of its seed.
+      expect((await store.decide({ bucketKey: 'b:k', bucket: p, quota: current, now })).refusal).toBeNull();
+      expect(store.outageSeedCount()).toBe(2);
+      await store.flush();
+      expect(store.outageSeedCount()).toBe(1);
+      expect(await store.quotaUsed(current.key)).toBe(1);
+    } finally {
+      await store.close();
+      redis.disconnect();
+    }
   });
 });

@@ -87,6 +87,11 @@ export class MemoryCounterStore implements CounterStore {
     return out;
   }
 
+  /** Whether a quota window's count is still held (not yet let go of by the sweep). */
+  holdsQuota(key: string): boolean {
+    return this.quotas.has(key);
+  }
+
   /** Seeds a quota count (the Redis store's fallback starts from the last known count). */
   seedQuota(key: string, used: number, windowEnd: number): void {
     if (!this.quotas.has(key)) this.quotas.set(key, { used, windowEnd });

@@ -47,8 +47,11 @@ export class RedisCounterStore implements CounterStore {
   private readonly known = new Map<string, { used: number; windowEnd: number }>();
   private readonly dirty = new Set<string>();
   private readonly loadingFloor = new Map<string, Promise<number>>();
-  /** Counts each quota key had when the outage began (to add only the local increments later). */
-  private outageSeeds: Map<string, number> | null = null;
+  /**
+   * Counts each quota key had when the outage began (to add only the local increments later),
+   * with the end of its window: let go with the local count, an hour after the window ends.
+   */
+  private outageSeeds: Map<string, { seed: number; windowEnd: number }> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private probe: NodeJS.Timeout | null = null;
   /** Decisions of this event-loop turn, sent to Redis together in one script call. */
@@ -176,7 +179,7 @@ export class RedisCounterStore implements CounterStore {
     }
     if (req.quota !== null && this.outageSeeds !== null && !this.outageSeeds.has(req.quota.key)) {
       const seed = this.known.get(req.quota.key)?.used ?? 0;
-      this.outageSeeds.set(req.quota.key, seed);
+      this.outageSeeds.set(req.quota.key, { seed, windowEnd: req.quota.windowEnd });
       this.local.seedQuota(req.quota.key, seed, req.quota.windowEnd);
     }
     return this.local.decide(req);
@@ -218,7 +221,12 @@ export class RedisCounterStore implements CounterStore {
         const seeds = this.outageSeeds!;
         const drained = this.local;
         const counts = drained.drainQuotaCounts();
-        const added = counts.map((c) => ({ ...c, seed: seeds.get(c.key) ?? 0, added: c.used - (seeds.get(c.key) ?? 0) })).filter((c) => c.added > 0);
+        const added = counts
+          .map((c) => {
+            const seed = seeds.get(c.key)?.seed ?? 0;
+            return { ...c, seed, added: c.used - seed };
+          })
+          .filter((c) => c.added > 0);
         if (added.length === 0) {
           // Nothing pending, and no await since the check: switch back now.
           this.outageSeeds = null;
@@ -246,9 +254,9 @@ export class RedisCounterStore implements CounterStore {
           for (const c of added) {
             if (c.added <= 0) continue;
             const current = this.known.get(c.key)?.used ?? 0;
-            const seed = this.outageSeeds.get(c.key);
-            if (seed === undefined) this.local.seedQuota(c.key, current, c.windowEnd);
-            this.outageSeeds.set(c.key, (seed ?? current) - c.added);
+            const owed = this.outageSeeds.get(c.key);
+            if (owed === undefined) this.local.seedQuota(c.key, current, c.windowEnd);
+            this.outageSeeds.set(c.key, { seed: (owed?.seed ?? current) - c.added, windowEnd: c.windowEnd });
           }
           this.options.logger.warn({ err: (err as Error).message }, 'Redis back but not usable yet');
           return;
@@ -290,17 +298,33 @@ export class RedisCounterStore implements CounterStore {
 
   /** Persists observed quota counts (monotonic: other nodes may have written higher ones). */
   async flush(): Promise<void> {
-    if (this.dirty.size === 0) return;
-    const rows = [...this.dirty].map((key) => ({ key, ...this.known.get(key)! }));
-    this.dirty.clear();
-    try {
-      await this.state.raiseQuotas(rows);
-    } catch (err) {
-      for (const r of rows) this.dirty.add(r.key);
-      this.options.logger.warn({ err: (err as Error).message }, 'quota counts not persisted; will retry');
+    if (this.dirty.size > 0) {
+      const rows = [...this.dirty].map((key) => ({ key, ...this.known.get(key)! }));
+      this.dirty.clear();
+      try {
+        await this.state.raiseQuotas(rows);
+      } catch (err) {
+        for (const r of rows) this.dirty.add(r.key);
+        this.options.logger.warn({ err: (err as Error).message }, 'quota counts not persisted; will retry');
+      }
     }
-    const now = Date.now();
+    this.forget(Date.now());
+  }
+
+  /**
+   * Lets go of counts of windows that ended more than QUOTA_GRACE_MS ago: the ones known, once
+   * persisted, and during an outage the seeds of windows the local store has let go of too (one
+   * per key and window that called: a long outage must not grow memory with them).
+   */
+  private forget(now: number): void {
     for (const [key, q] of this.known) if (q.windowEnd + QUOTA_GRACE_MS < now && !this.dirty.has(key)) this.known.delete(key);
+    if (this.outageSeeds === null) return;
+    for (const [key, s] of this.outageSeeds) if (s.windowEnd + QUOTA_GRACE_MS < now && !this.local.holdsQuota(key)) this.outageSeeds.delete(key);
+  }
+
+  /** Quota windows this node holds seeds for while Redis is unreachable (for tests). */
+  outageSeedCount(): number {
+    return this.outageSeeds?.size ?? 0;
   }
 
   async close(): Promise<void> {
