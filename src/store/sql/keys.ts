@@ -45,6 +45,11 @@ function toRow(key: KeyRecord): KeysTable {
   };
 }
 
+/** The keys that use a plan (any status but revoked): what keeps a plan from being deleted. */
+export function keysUsingPlan(db: Kysely<Database>, planId: string) {
+  return db.selectFrom('keys').where('plan_id', '=', planId).where('revoked_at', 'is', null);
+}
+
 export class SqlKeyStore implements KeyStore {
   constructor(
     private readonly db: Kysely<Database>,
@@ -166,11 +171,8 @@ export class SqlKeyStore implements KeyStore {
   }
 
   async countByPlan(planId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('keys')
+    const row = await keysUsingPlan(this.db, planId)
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('plan_id', '=', planId)
-      .where('revoked_at', 'is', null)
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }

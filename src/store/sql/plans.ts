@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { StoreConflict, type Page, type PageRequest, type Plan, type PlanChanges, type PlanStore, type QuotaSpec, type ThrottleOverride } from '../interface.js';
+import { keysUsingPlan } from './keys.js';
 import type { Database, PlansTable } from './schema.js';
 import { decodeCursor, isUniqueViolation, toPage } from './util.js';
 
@@ -101,7 +102,7 @@ export class SqlPlanStore implements PlanStore {
       if (this.rowLocks) plan = plan.forUpdate();
       if (!(await plan.executeTakeFirst())) return false;
       // A statement of its own, so it sees the keys those writes committed.
-      const used = await trx.selectFrom('keys').select('id').where('plan_id', '=', id).where('revoked_at', 'is', null).limit(1).executeTakeFirst();
+      const used = await keysUsingPlan(trx, id).select('id').limit(1).executeTakeFirst();
       if (used) return false;
       await trx.deleteFrom('plans').where('id', '=', id).execute();
       return true;
