@@ -169,7 +169,10 @@ export async function latencyAtRate(
   const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: (seconds + warmupSeconds + 60) * 1000 });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
-    return JSON.parse(line) as LatencyStats[];
+    // Percentiles of a target that answered nothing are NaN, which JSON carries as null.
+    const stats = JSON.parse(line) as LatencyStats[];
+    for (const st of stats) for (const k of ['p50', 'p90', 'p99', 'max'] as const) st[k] ??= NaN;
+    return stats;
   } catch {
     throw new Error(`latency probe failed: ${r.stderr}${r.stdout}`);
   }

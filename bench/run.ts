@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { adminPost, BENCH_TOKEN, cpuTimeUs, gatewayBin, latencyAtRate, pinToLoadCpu, load, loadTool, ROOT, startNode, type LoadResult, type Proc } from './lib.js';
-import { median, medianInterval } from './stats.js';
+import { finite, median, medianInterval, ms } from './stats.js';
 import pg from 'pg';
 import { freePort, postgresMissing, redisMissing, startPostgres, startRedis, type TestServer } from '../test/support/servers.js';
 import { startupBench, type StartupResult } from './startup.js';
@@ -213,6 +213,11 @@ async function main() {
           const [ref, fixed] = await latencyAtRate([reference, { url: r.url, headers: r.headers }], rate, connections, seconds);
           const addedP99 = fixed!.p99 - ref!.p99;
           if (fixed!.ok < fixed!.sent) process.stderr.write(`  ! ${r.target.name}: ${fixed!.sent - fixed!.ok} of ${fixed!.sent} latency probes not answered 200\n`);
+          const child = r.proc.child;
+          if (child.exitCode !== null || child.signalCode !== null) {
+            const tail = r.proc.output().trimEnd().split('\n').slice(-15).join('\n    ');
+            process.stderr.write(`  ! ${r.target.name}: the gateway exited (${child.exitCode ?? child.signalCode}); its last output:\n    ${tail}\n`);
+          }
           const result = {
             rps: t.requests / (slicesPerRound * slice),
             requests: t.requests,
@@ -228,7 +233,7 @@ async function main() {
           results.set(r.target.name, [...(results.get(r.target.name) ?? []), result]);
           process.stderr.write(
             `  round ${round} ${r.target.name.padEnd(10)} ${result.rps.toFixed(0).padStart(7)} req/s (slices ${rs.map((v) => v.toFixed(0)).join(' ')}), ${result.cpuPerRequest.toFixed(1)} us CPU/req` +
-              ` | at ${rate}/s: p50 ${fixed!.p50.toFixed(2)} ms p99 ${fixed!.p99.toFixed(2)} ms (reference ${ref!.p99.toFixed(2)} ms)\n`,
+              ` | at ${rate}/s: p50 ${ms(fixed!.p50)} ms p99 ${ms(fixed!.p99)} ms (reference ${ms(ref!.p99)} ms)\n`,
           );
         }
       } finally {
@@ -253,9 +258,10 @@ async function main() {
       rps: median(rs.map((r) => r.rps)),
       cpu: median(rs.map((r) => r.cpuPerRequest)),
       p99: median(rs.map((r) => r.p99)),
-      fixedP50: median(rs.map((r) => r.fixedP50)),
-      fixedP99: median(rs.map((r) => r.fixedP99)),
-      addedP99: median(rs.map((r) => r.addedP99)),
+      // A round whose probe got no answers (its gateway gone) has no latency: left out.
+      fixedP50: median(finite(rs.map((r) => r.fixedP50))),
+      fixedP99: median(finite(rs.map((r) => r.fixedP99))),
+      addedP99: median(finite(rs.map((r) => r.addedP99))),
       best: Math.max(...slices.get(t.name)!),
       bestCpu: Math.min(...rs.map((r) => r.cpuPerRequest)),
     };
@@ -288,9 +294,8 @@ async function main() {
   ];
   for (const s of summary) {
     const ratio = shown(ratioOf(s.name));
-    const added = s.addedP99.toFixed(2);
     lines.push(
-      `${s.label.padEnd(46)} ${s.rps.toFixed(0).padStart(7)}   ${ratio.padEnd(19)}  ${s.cpu.toFixed(1).padStart(10)} | ${s.fixedP50.toFixed(2).padStart(6)}   ${s.fixedP99.toFixed(2).padStart(6)}   ${added.padStart(6)} ms` +
+      `${s.label.padEnd(46)} ${s.rps.toFixed(0).padStart(7)}   ${ratio.padEnd(19)}  ${s.cpu.toFixed(1).padStart(10)} | ${ms(s.fixedP50).padStart(6)}   ${ms(s.fixedP99).padStart(6)}   ${ms(s.addedP99).padStart(6)} ms` +
         ` | ${s.best.toFixed(0).padStart(10)}  ${(base ? s.best / base.best : NaN).toFixed(3)}  ${s.bestCpu.toFixed(1).padStart(10)}`,
     );
   }

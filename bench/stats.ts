@@ -1,5 +1,15 @@
 /** Small statistics for the benchmark's figures. */
 
+/** The values that are numbers (a latency probe that got no answer reports none: NaN, or null from JSON). */
+export function finite(values: readonly (number | null)[]): number[] {
+  return values.filter((v): v is number => v !== null && Number.isFinite(v));
+}
+
+/** Milliseconds for display, 'n/a' when there is no figure. */
+export function ms(value: number | null): string {
+  return value !== null && Number.isFinite(value) ? value.toFixed(2) : 'n/a';
+}
+
 export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, medianInterval } from '../bench/stats.js';
+import { finite, median, medianInterval, ms } from '../bench/stats.js';
 
 describe('benchmark statistics', () => {
   it('takes the median of odd and even counts, whatever the order', () => {
@@ -17,6 +17,15 @@ describe('benchmark statistics', () => {
     expect(medianInterval(ranks(100))).toEqual([40, 61]);
     // A lower level gives a narrower interval.
     expect(medianInterval(ranks(24), 0.5)).toEqual([10, 15]);
+  });
+
+  it('leaves out rounds without a latency figure, and shows them as n/a', () => {
+    // A probe whose gateway answered nothing reports NaN (null once through JSON).
+    expect(finite([1.5, NaN, null, 0.5, Infinity])).toEqual([1.5, 0.5]);
+    expect(median(finite([2, NaN, 4]))).toBe(3);
+    expect(ms(1.234)).toBe('1.23');
+    expect(ms(NaN)).toBe('n/a');
+    expect(ms(null)).toBe('n/a');
   });
 
   it('has no 95% interval for fewer than six values', () => {

@@ -38,6 +38,9 @@ describe('route table', () => {
     expect(only.match(undefined, 'PUT', '/get')).toBeNull();
     expect(only.methodMismatch(undefined, '/get')).toBe(true);
     expect(only.methodMismatch(undefined, '/other')).toBe(false);
+    // No route names a host: any Host header (or none) reaches them.
+    expect(only.match('Anything.test:81', 'GET', '/get/1')?.config.path).toBe('/get');
+    expect(only.methodMismatch('[::1]:80', '/get')).toBe(true);
   });
 
   it('splits upstream origin and base path; builtin:echo goes to the echo server', () => {

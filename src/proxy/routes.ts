@@ -56,14 +56,17 @@ export function prepareRoute(config: RouteConfig, echoOrigin: string | null): Ro
 /** Prefix routing on whole path segments: the longest matching prefix wins. */
 export class RouteTable {
   private readonly routes: Route[];
+  /** Whether any route names a host: without one, a request's Host is never looked at. */
+  private readonly byHost: boolean;
 
   constructor(routes: Route[]) {
     this.routes = [...routes].sort((a, b) => b.prefix.length - a.prefix.length);
+    this.byHost = routes.some((r) => r.host !== null);
   }
 
-  /** The route for this request, or null. Allocates nothing. */
+  /** The route for this request, or null. Allocates nothing when no route names a host. */
   match(host: string | undefined, method: string, path: string): Route | null {
-    const hostname = host === undefined ? '' : hostOnly(host);
+    const hostname = host === undefined || !this.byHost ? '' : hostOnly(host);
     for (const route of this.routes) {
       if (!prefixMatches(route.prefix, path)) continue;
       if (route.host !== null && route.host !== hostname) continue;
@@ -75,7 +78,7 @@ export class RouteTable {
 
   /** After a failed match: true if some route has this path and host but not this method (405, not 404). */
   methodMismatch(host: string | undefined, path: string): boolean {
-    const hostname = host === undefined ? '' : hostOnly(host);
+    const hostname = host === undefined || !this.byHost ? '' : hostOnly(host);
     return this.routes.some((r) => prefixMatches(r.prefix, path) && (r.host === null || r.host === hostname));
   }
 

@@ -41,7 +41,8 @@ const DOTTED_SEGMENT = /(^|\/)\.\.[^/]*(\/|$)/;
 function targetPath(url: string, q: number): string | null {
   let path = q === -1 ? url : url.slice(0, q);
   if (path.charCodeAt(0) !== 47) return null;
-  if (NEEDS_NORMALISING.test(path)) {
+  // Most paths hold none of the characters the expression looks for: three scans cost less than the expression.
+  if ((path.includes('%') || path.includes('\\') || path.includes('/.')) && NEEDS_NORMALISING.test(path)) {
     try {
       path = new URL(path.replace(/%2f/gi, '/').replace(/%5c/gi, '/').replace(/\\/g, '/'), 'http://x').pathname;
     } catch {
