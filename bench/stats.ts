@@ -1,13 +1,13 @@
 /** Small statistics for the benchmark's figures. */
 
-/** The values that are numbers (a latency probe that got no answer reports none: NaN, or null from JSON). */
-export function finite(values: readonly (number | null)[]): number[] {
-  return values.filter((v): v is number => v !== null && Number.isFinite(v));
+/** The values that are figures (a latency probe that got no answer reports NaN). */
+export function finite(values: readonly number[]): number[] {
+  return values.filter((v) => Number.isFinite(v));
 }
 
 /** Milliseconds for display, 'n/a' when there is no figure. */
-export function ms(value: number | null): string {
-  return value !== null && Number.isFinite(value) ? value.toFixed(2) : 'n/a';
+export function ms(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(2) : 'n/a';
 }
 
 export function median(values: readonly number[]): number {
